@@ -1,0 +1,408 @@
+/* ship: the shipping loop shared by every backend (see ship.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ship.h"
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Uploads one spool object. Returns a BE_* code. */
+static int
+put_one(struct spool *sp, struct backend *b, const struct spool_obj *o)
+{
+	char path[PATH_MAX], rel[NAME_LEN];
+	int fd, rc;
+
+	spool_path(sp, &o->n, path);
+	name_format(&o->n, rel);
+	errno = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(b->err, sizeof b->err, "unable to open spool %s: %s",
+		    rel, strerror(errno));
+		/* Gone from the spool: collected after every replica had it. */
+		return errno == ENOENT ? BE_NOENT : BE_TEMP;
+	}
+	rc = b->ops->put(b, rel, fd, o->size, o->mtime_ns);
+	close(fd);
+	if (rc == BE_OK)
+		log_info("shipped %s (%llu bytes)", rel,
+		    (unsigned long long)o->size);
+	return rc;
+}
+
+/*
+ * One pass: ships every object not yet confirmed, generation by
+ * generation. Returns BE_OK when nothing is pending, else the first error
+ * (b->err says why). *shipped counts the objects uploaded.
+ */
+static int
+ship_pass(struct spool *sp, struct backend *b, const char *replica,
+    int *shipped)
+{
+	char (*gens)[NAME_GEN_LEN + 1];
+	struct spool_ack a;
+	struct spool_list l;
+	size_t ngen, g, i;
+	int rank = -1, rc = BE_OK, r;
+
+	if ((r = spool_ack_read(sp, replica, &a)) < 0) {
+		snprintf(b->err, sizeof b->err, "unable to read acks/%s: %s",
+		    replica, strerror(errno));
+		return BE_PERM;
+	}
+	if (spool_generations(sp, &gens, &ngen) < 0) {
+		snprintf(b->err, sizeof b->err, "unable to list spool: %s",
+		    strerror(errno));
+		return BE_TEMP;
+	}
+	for (g = 0; g < ngen; g++)
+		if (strcmp(gens[g], a.gen) == 0)
+			rank = (int)g;
+	for (g = rank < 0 ? 0 : (size_t)rank; g < ngen && rc == BE_OK; g++) {
+		if (strcmp(gens[g], a.gen) != 0) {
+			memset(&a, 0, sizeof a);
+			memcpy(a.gen, gens[g], NAME_GEN_LEN + 1);
+		}
+		if (spool_list_gen(sp, gens[g], &l) < 0) {
+			snprintf(b->err, sizeof b->err,
+			    "unable to list spool generation %s: %s", gens[g],
+			    strerror(errno));
+			rc = BE_TEMP;
+			break;
+		}
+		/* WAL first, then snapshots: a snapshot is only of use with
+		 * its index's WAL, which the listing guarantees is here. */
+		for (int pass = 0; pass < 2 && rc == BE_OK; pass++) {
+			for (i = 0; i < l.n && rc == BE_OK; i++) {
+				struct spool_obj *o = &l.v[i];
+
+				if ((o->n.kind == NAME_WAL) != (pass == 0))
+					continue;
+				if (spool_ack_covers(&a, 0, 0, o))
+					continue;
+				rc = put_one(sp, b, o);
+				if (rc == BE_NOENT) {
+					/* Collected meanwhile: rescan. */
+					rc = BE_TEMP;
+					break;
+				}
+				if (rc != BE_OK)
+					break;
+				if (o->n.kind == NAME_WAL) {
+					a.has_wal = 1;
+					a.widx = o->n.idx;
+					a.woff = o->n.off;
+				} else {
+					a.has_snap = 1;
+					a.snap = o->n.idx;
+				}
+				if (spool_ack_write(sp, replica, &a) < 0) {
+					snprintf(b->err, sizeof b->err,
+					    "unable to write acks/%s: %s",
+					    replica, strerror(errno));
+					rc = BE_TEMP;
+				}
+				(*shipped)++;
+			}
+		}
+		spool_list_free(&l);
+		if (rc == BE_OK && g + 1 < ngen) {
+			/* Generation done: move the ack on. */
+			memset(&a, 0, sizeof a);
+			memcpy(a.gen, gens[g + 1], NAME_GEN_LEN + 1);
+			if (spool_ack_write(sp, replica, &a) < 0) {
+				snprintf(b->err, sizeof b->err,
+				    "unable to write acks/%s: %s", replica,
+				    strerror(errno));
+				rc = BE_TEMP;
+			}
+		}
+	}
+	free(gens);
+	return rc;
+}
+
+struct rgen {
+	char		id[NAME_GEN_LEN + 1];
+	int		keep;		/* has a retained snapshot */
+	uint32_t	min_idx;	/* lowest retained snapshot index */
+};
+
+struct rstate {
+	struct backend_obj	*v;
+	size_t			n, cap;
+};
+
+static int
+collect(void *ctx, const struct backend_obj *o)
+{
+	struct rstate *st = ctx;
+	struct backend_obj *v;
+	struct name n;
+
+	if (name_parse(o->name, &n) < 0)
+		return 0;
+	if (st->n == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 256;
+		if ((v = realloc(st->v, st->cap * sizeof *v)) == NULL)
+			return -1;
+		st->v = v;
+	}
+	st->v[st->n++] = *o;
+	return 0;
+}
+
+static struct rgen *
+find_gen(struct rgen **gv, size_t *ng, const char *id)
+{
+	struct rgen *v;
+	size_t i;
+
+	for (i = 0; i < *ng; i++)
+		if (strcmp((*gv)[i].id, id) == 0)
+			return &(*gv)[i];
+	if ((v = realloc(*gv, (*ng + 1) * sizeof *v)) == NULL)
+		return NULL;
+	*gv = v;
+	memset(&v[*ng], 0, sizeof v[*ng]);
+	memcpy(v[*ng].id, id, NAME_GEN_LEN + 1);
+	v[*ng].min_idx = UINT32_MAX;
+	return &v[(*ng)++];
+}
+
+int
+ship_retention(struct backend *b, int64_t retention_ms, int64_t now_ns,
+    const char *keep_gen, int *removed)
+{
+	struct rstate st = { NULL, 0, 0 };
+	struct rgen *gv = NULL, *gp;
+	const char **del = NULL;
+	int64_t cutoff = now_ns - retention_ms * 1000000, best = INT64_MIN;
+	size_t ng = 0, nd = 0, i, older = SIZE_MAX;
+	struct name n;
+	int rc;
+
+	*removed = 0;
+	if ((rc = b->ops->list(b, "generations/", collect, &st)) != BE_OK) {
+		if (rc < 0 || (rc != BE_TEMP && rc != BE_PERM))
+			rc = BE_TEMP;
+		free(st.v);
+		return rc;
+	}
+	/* The newest snapshot older than the window keeps every moment of
+	 * the window restorable. */
+	for (i = 0; i < st.n; i++) {
+		name_parse(st.v[i].name, &n);
+		if (n.kind == NAME_SNAPSHOT && st.v[i].mtime_ns < cutoff &&
+		    st.v[i].mtime_ns > best) {
+			best = st.v[i].mtime_ns;
+			older = i;
+		}
+	}
+	for (i = 0; i < st.n; i++) {
+		name_parse(st.v[i].name, &n);
+		if ((gp = find_gen(&gv, &ng, n.gen)) == NULL) {
+			rc = BE_TEMP;
+			goto out;
+		}
+		if (n.kind != NAME_SNAPSHOT ||
+		    (st.v[i].mtime_ns < cutoff && i != older))
+			continue;
+		gp->keep = 1;
+		if (n.idx < gp->min_idx)
+			gp->min_idx = n.idx;
+	}
+	if ((del = calloc(st.n + 1, sizeof *del)) == NULL) {
+		rc = BE_TEMP;
+		goto out;
+	}
+	for (i = 0; i < st.n; i++) {
+		name_parse(st.v[i].name, &n);
+		gp = find_gen(&gv, &ng, n.gen);
+		if (keep_gen != NULL && strcmp(n.gen, keep_gen) == 0 &&
+		    !gp->keep)
+			continue;	/* being shipped: no snapshot yet */
+		if (gp->keep && n.idx >= gp->min_idx)
+			continue;
+		del[nd++] = st.v[i].name;
+	}
+	rc = BE_OK;
+	if (nd > 0) {
+		rc = b->ops->remove(b, del, nd);
+		if (rc == BE_OK) {
+			*removed = (int)nd;
+			log_info("retention removed %zu objects", nd);
+		}
+	}
+out:
+	free(del);
+	free(gv);
+	free(st.v);
+	return rc;
+}
+
+static volatile sig_atomic_t stopping;
+
+/* Reads what is available on fd; returns 0 on EOF, 1 otherwise. */
+static int
+drain(int fd)
+{
+	char buf[4096];
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, buf, sizeof buf);
+		if (r > 0) {
+			if ((size_t)r < sizeof buf)
+				return 1;
+			continue;
+		}
+		if (r == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		return 1;	/* EAGAIN */
+	}
+}
+
+int
+ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
+{
+	struct spool_ack a;
+	struct pollfd pfd[2];
+	struct signalfd_siginfo si;
+	sigset_t mask;
+	int64_t next_ret = 0, backoff = 0, retry_at = 0, t, wait;
+	int sfd, rc = BE_OK, shipped, removed, in_open = o->in_fd >= 0, r;
+	char cur[NAME_GEN_LEN + 1];
+
+	/* Register: from now on ls-watch keeps what this replica lacks. */
+	if ((r = spool_ack_read(sp, o->replica, &a)) < 0)
+		log_fatal(100, "unable to read %s/acks/%s: %s", sp->dir,
+		    o->replica, strerror(errno));
+	if (r == 0 && spool_ack_write(sp, o->replica, &a) < 0)
+		log_fatal(111, "unable to write %s/acks/%s: %s", sp->dir,
+		    o->replica, strerror(errno));
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		log_fatal(111, "unable to create signalfd: %s", strerror(errno));
+	if (in_open)
+		fcntl(o->in_fd, F_SETFL, fcntl(o->in_fd, F_GETFL) | O_NONBLOCK);
+
+	for (;;) {
+		t = now_ms();
+		if (t >= retry_at) {
+			shipped = 0;
+			rc = ship_pass(sp, b, o->replica, &shipped);
+			if (rc == BE_PERM) {
+				log_warn("%s", b->err);
+				close(sfd);
+				return 100;
+			}
+			if (rc != BE_OK) {
+				backoff = backoff ? backoff * 2 : 1000;
+				if (backoff > 60000)
+					backoff = 60000;
+				/* Jitter: between half and all of it. */
+				wait = backoff / 2 + random() % (backoff / 2 + 1);
+				log_warn("%s, retry in %llds", b->err,
+				    (long long)(wait + 999) / 1000);
+				retry_at = t + wait;
+				if (o->once && backoff >= 8000) {
+					close(sfd);
+					return 111;
+				}
+			} else {
+				backoff = 0;
+				retry_at = 0;
+			}
+			if (o->ready_fd >= 0 && rc == BE_OK) {
+				if (write(o->ready_fd, "\n", 1) < 0)
+					log_warn("unable to notify readiness: %s",
+					    strerror(errno));
+				close(o->ready_fd);
+				((struct ship_opts *)o)->ready_fd = -1;
+			}
+			if (rc == BE_OK && (o->once || stopping ||
+			    (!in_open && o->in_fd >= 0))) {
+				close(sfd);
+				return 0;
+			}
+		}
+		if (o->retention_ms > 0 && t >= next_ret && rc == BE_OK) {
+			if (spool_generation(sp, cur, NULL, 0) <= 0)
+				cur[0] = '\0';
+			rc = ship_retention(b, o->retention_ms, wall_ns(),
+			    cur[0] ? cur : NULL, &removed);
+			if (rc == BE_PERM) {
+				log_warn("retention: %s", b->err);
+				close(sfd);
+				return 100;
+			}
+			if (rc != BE_OK)
+				log_warn("retention: %s", b->err);
+			next_ret = t + o->retention_check_ms;
+		}
+		wait = -1;
+		if (retry_at > 0)
+			wait = retry_at - t;
+		if (o->retention_ms > 0 && (wait < 0 || next_ret - t < wait))
+			wait = next_ret - t;
+		if (wait < 0 && retry_at > 0)
+			wait = 0;
+		pfd[0].fd = sfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = in_open ? o->in_fd : -1;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, wait > INT32_MAX ? INT32_MAX : (int)wait) < 0 &&
+		    errno != EINTR) {
+			close(sfd);
+			log_fatal(111, "poll: %s", strerror(errno));
+		}
+		if (pfd[0].revents & POLLIN) {
+			while (read(sfd, &si, sizeof si) == sizeof si)
+				;
+			stopping = 1;
+			retry_at = 0;
+		}
+		if (in_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (!drain(o->in_fd))
+				in_open = 0;
+			if (retry_at > 0 && backoff == 0)
+				retry_at = 0;
+			if (backoff == 0)
+				retry_at = 0;
+		}
+		if (!in_open && o->in_fd >= 0 && backoff == 0)
+			retry_at = 0;
+	}
+}

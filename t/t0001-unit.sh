@@ -1,0 +1,12 @@
+#!/bin/sh
+test_description='C unit tests of common/'
+. ./lib.sh
+
+for u in wal lz4f name restore; do
+	test_expect_success "unit: $u" "
+		'$TOP/t/unit/$u' >out &&
+		! grep '^not ok' out &&
+		grep -q '^1\.\.' out
+	"
+done
+test_done
