@@ -808,8 +808,11 @@ open_db(struct watch *w)
 			log_fatal(100, "unable to open %s: %s", w->db,
 			    *dbp ? sqlite3_errmsg(*dbp) : sqlite3_errstr(rc));
 		sqlite3_busy_timeout(*dbp, BUSY_MS);
-		/* Keep the WAL when this is the last connection to close. */
+		/* Keep the WAL, unchanged, when this is the last connection
+		 * to close: no checkpoint, no restart behind our back. */
 		sqlite3_file_control(*dbp, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+		sqlite3_db_config(*dbp, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+		    NULL);
 	}
 	rc = sqlite3_prepare_v2(w->wr, "PRAGMA journal_mode = wal", -1, &st,
 	    NULL);
