@@ -76,7 +76,7 @@ main(int argc, char **argv)
 	if (!check_set && o.retention_ms > 0 &&
 	    o.retention_check_ms > o.retention_ms)
 		o.retention_check_ms = o.retention_ms;
-	if (spool_open(&sp, argv[0], 0) < 0)
+	if (spool_open(&sp, argv[0], 1) < 0)
 		log_fatal(100, "unable to open spool %s: %s", argv[0],
 		    strerror(errno));
 	if ((b = replica_open(argv[1], 1, err, sizeof err, &code)) == NULL)

@@ -412,7 +412,11 @@ scan(struct watch *w, int force)
 	}
 }
 
-/* Copies the database file into a snapshot of the current index. */
+static void checkpoint(struct watch *w, enum ckpt_mode mode);
+
+/* Copies the database file into a snapshot of the current index. Objects
+ * are immutable: if the index already has a snapshot, the WAL is first
+ * restarted so the new one gets an index of its own. */
 static void
 snapshot(struct watch *w, const char *why)
 {
@@ -420,11 +424,29 @@ snapshot(struct watch *w, const char *why)
 	struct lz4f_enc e;
 	struct name n;
 	struct stat st;
-	uint32_t idx = w->idx;
+	uint32_t idx;
 	uint64_t off, size;
 	ssize_t r;
 	int fd;
 
+	memset(&n, 0, sizeof n);
+	n.kind = NAME_SNAPSHOT;
+	memcpy(n.gen, w->gen, sizeof n.gen);
+	n.idx = w->idx;
+	spool_path(&w->sp, &n, tmp);
+	if (access(tmp, F_OK) == 0) {
+		checkpoint(w, CK_RESTART);
+		if (w->reset)
+			return;
+		if (w->idx == n.idx) {
+			log_warn("snapshot postponed: WAL index %08x already has "
+			    "one and readers kept the WAL from restarting",
+			    (unsigned)w->idx);
+			w->next_snap_ms = now_ms() + 60000;
+			return;
+		}
+	}
+	idx = w->idx;
 	if ((fd = spool_tmpfile(&w->sp, tmp)) < 0)
 		log_fatal(111, "unable to create a file in %s/tmp: %s",
 		    w->sp.dir, strerror(errno));
@@ -456,9 +478,6 @@ snapshot(struct watch *w, const char *why)
 		unlink(tmp);
 		return;
 	}
-	memset(&n, 0, sizeof n);
-	n.kind = NAME_SNAPSHOT;
-	memcpy(n.gen, w->gen, sizeof n.gen);
 	n.idx = idx;
 	if (spool_publish(&w->sp, fd, tmp, &n) < 0)
 		log_fatal(111, "unable to publish a snapshot in %s: %s",
@@ -1062,7 +1081,8 @@ main(int argc, char **argv)
 			else
 				got_term = 1;
 		}
-		for (;;) {
+		/* Bounded: a busy directory must not keep us here. */
+		for (int reads = 0; reads < 64; reads++) {
 			ssize_t n = read(ino, evbuf, sizeof evbuf);
 			char *p;
 

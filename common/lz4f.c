@@ -136,8 +136,9 @@ lz4f_dec_init(struct lz4f_dec *d, lz4f_sink sink, void *ctx)
 int
 lz4f_dec_push(struct lz4f_dec *d, const void *p, size_t n)
 {
+	static const unsigned char magic[4] = { 0x04, 0x22, 0x4d, 0x18 };
 	const unsigned char *s = p;
-	size_t in, out, r;
+	size_t in, out, r, i;
 
 	while (n > 0) {
 		if (d->done) {
@@ -146,15 +147,15 @@ lz4f_dec_push(struct lz4f_dec *d, const void *p, size_t n)
 			    (unsigned long long)d->in);
 			return -1;
 		}
-		if (d->in == 0) {
-			/* Magic, then FLG: bit 0 is the dictID flag. */
-			if (n < 5 || !(s[0] == 0x04 && s[1] == 0x22 &&
-			    s[2] == 0x4d && s[3] == 0x18)) {
+		/* Magic, then FLG: bit 0 is the dictID flag. The first
+		 * bytes may come in pieces: check those that are here. */
+		for (i = 0; d->in + i < 5 && i < n; i++) {
+			if (d->in + i < 4 && s[i] != magic[d->in + i]) {
 				snprintf(d->err, sizeof d->err,
 				    "not an LZ4 frame (bad magic)");
 				return -1;
 			}
-			if (s[4] & 0x01) {
+			if (d->in + i == 4 && (s[i] & 0x01)) {
 				snprintf(d->err, sizeof d->err,
 				    "LZ4 frame has a dictionary id");
 				return -1;

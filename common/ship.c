@@ -268,26 +268,18 @@ out:
 
 static volatile sig_atomic_t stopping;
 
-/* Reads what is available on fd; returns 0 on EOF, 1 otherwise. */
+/* Reads once from fd, which poll found readable (no O_NONBLOCK: the
+ * descriptor may be shared, a terminal say). 0 on end of input. */
 static int
 drain(int fd)
 {
 	char buf[4096];
 	ssize_t r;
 
-	for (;;) {
+	do
 		r = read(fd, buf, sizeof buf);
-		if (r > 0) {
-			if ((size_t)r < sizeof buf)
-				return 1;
-			continue;
-		}
-		if (r == 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		return 1;	/* EAGAIN */
-	}
+	while (r < 0 && errno == EINTR);
+	return r != 0;
 }
 
 int
@@ -298,7 +290,7 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 	struct signalfd_siginfo si;
 	sigset_t mask;
 	int64_t next_ret = 0, backoff = 0, retry_at = 0, t, wait;
-	int sfd, rc = BE_OK, shipped, removed, in_open = o->in_fd >= 0, r;
+	int sfd, rc = BE_OK, shipped, removed, in_open = 1, r;
 	char cur[NAME_GEN_LEN + 1];
 
 	/* Register: from now on ls-watch keeps what this replica lacks. */
@@ -315,19 +307,14 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		log_fatal(111, "unable to create signalfd: %s", strerror(errno));
-	if (in_open)
-		fcntl(o->in_fd, F_SETFL, fcntl(o->in_fd, F_GETFL) | O_NONBLOCK);
 
 	for (;;) {
 		t = now_ms();
 		if (t >= retry_at) {
 			shipped = 0;
 			rc = ship_pass(sp, b, o->replica, &shipped);
-			if (rc == BE_PERM) {
-				log_warn("%s", b->err);
-				close(sfd);
-				return 100;
-			}
+			if (rc == BE_PERM)
+				log_fatal(100, "%s", b->err);
 			if (rc != BE_OK) {
 				backoff = backoff ? backoff * 2 : 1000;
 				if (backoff > 60000)
@@ -337,10 +324,11 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 				log_warn("%s, retry in %llds", b->err,
 				    (long long)(wait + 999) / 1000);
 				retry_at = t + wait;
-				if (o->once && backoff >= 8000) {
-					close(sfd);
-					return 111;
-				}
+				/* Asked to finish: give up after a few tries
+				 * rather than hang the caller's shutdown. */
+				if ((o->once || stopping || !in_open) &&
+				    backoff >= 8000)
+					log_fatal(111, "giving up: %s", b->err);
 			} else {
 				backoff = 0;
 				retry_at = 0;
@@ -352,10 +340,13 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 				close(o->ready_fd);
 				((struct ship_opts *)o)->ready_fd = -1;
 			}
-			if (rc == BE_OK && (o->once || stopping ||
-			    (!in_open && o->in_fd >= 0))) {
-				close(sfd);
-				return 0;
+			if (rc == BE_OK && (o->once || stopping || !in_open)) {
+				if (o->retention_ms > 0)
+					next_ret = t;	/* once more, last */
+				else {
+					close(sfd);
+					return 0;
+				}
 			}
 		}
 		if (o->retention_ms > 0 && t >= next_ret && rc == BE_OK) {
@@ -363,14 +354,15 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 				cur[0] = '\0';
 			rc = ship_retention(b, o->retention_ms, wall_ns(),
 			    cur[0] ? cur : NULL, &removed);
-			if (rc == BE_PERM) {
-				log_warn("retention: %s", b->err);
-				close(sfd);
-				return 100;
-			}
+			if (rc == BE_PERM)
+				log_fatal(100, "retention: %s", b->err);
 			if (rc != BE_OK)
 				log_warn("retention: %s", b->err);
 			next_ret = t + o->retention_check_ms;
+			if (o->once || stopping || !in_open) {
+				close(sfd);
+				return 0;
+			}
 		}
 		wait = -1;
 		if (retry_at > 0)
@@ -397,12 +389,10 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 		if (in_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (!drain(o->in_fd))
 				in_open = 0;
-			if (retry_at > 0 && backoff == 0)
-				retry_at = 0;
 			if (backoff == 0)
 				retry_at = 0;
 		}
-		if (!in_open && o->in_fd >= 0 && backoff == 0)
+		if (!in_open && backoff == 0)
 			retry_at = 0;
 	}
 }

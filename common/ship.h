@@ -18,7 +18,7 @@ struct ship_opts {
 	int		once;		/* ship what is pending, then return */
 	int64_t		retention_ms;	/* 0: keep everything */
 	int64_t		retention_check_ms;
-	int		in_fd;		/* wake-up lines; -1 for none */
+	int		in_fd;		/* wake-up lines */
 	int		ready_fd;	/* -1, or readiness notification fd */
 };
 

@@ -498,8 +498,10 @@ read_acks(struct spool *s, char (*gens)[NAME_GEN_LEN + 1], size_t ngen,
 		    strstr(de->d_name, ".tmp") != NULL)
 			continue;
 		if (spool_ack_read(s, de->d_name, &a) < 0) {
-			log_warn("ignoring bad ack file acks/%s", de->d_name);
-			continue;
+			/* Unreadable: it confirms nothing, so keeps all. */
+			log_warn("bad ack file acks/%s: keeping everything",
+			    de->d_name);
+			memset(&a, 0, sizeof a);
 		}
 		if (out->n == cap) {
 			cap = cap ? cap * 2 : 4;

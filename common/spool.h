@@ -71,8 +71,9 @@ void spool_clean_tmp(struct spool *s);
 /* Absolute-or-relative file name of an object, into buf (PATH_MAX). */
 void spool_path(struct spool *s, const struct name *n, char *buf);
 
-/* Every object of gen, sorted by name_cmp. Snapshots are listed before
- * WAL segments, so a snapshot seen here has its WAL in the list too. */
+/* Every object of gen, sorted by name_cmp. The snapshots directory is read
+ * before the WAL directory, and ls-watch publishes a snapshot only after
+ * its WAL, so a snapshot seen here has its WAL in the list too. */
 int spool_list_gen(struct spool *s, const char *gen, struct spool_list *l);
 void spool_list_free(struct spool_list *l);
 /* Generations in shipping order (see above); *gens is malloc'd, n ids of

@@ -59,8 +59,8 @@ wal_hdr_parse(const unsigned char *p, struct wal_hdr *h)
 		return -1;
 	if (h->version != 3007000)
 		return -1;
-	if (h->page_size == 1)
-		h->page_size = 65536;
+	/* Unlike the database header, the WAL header holds 65536 as is:
+	 * SQLite's recovery rejects any other value outside 512..65536. */
 	if (h->page_size < 512 || h->page_size > 65536 ||
 	    (h->page_size & (h->page_size - 1)) != 0)
 		return -1;

@@ -5,7 +5,8 @@
  *    0  magic: 0x377f0682 (checksums over little-endian words)
  *              or 0x377f0683 (big-endian words)
  *    4  format version, 3007000
- *    8  page size (512..65536, a power of two; 65536 is stored as 1)
+ *    8  page size (512..65536, a power of two, 65536 itself; only the
+ *       database header writes 65536 as 1)
  *   12  checkpoint sequence number
  *   16  salt-1: incremented by one each time the WAL restarts
  *   20  salt-2: random, new on each restart

@@ -1,7 +1,7 @@
 # t/lib.sh: a small TAP library in the manner of git's t/test-lib.sh.
 #
 #   test_description='...'
-#   . ./lib.sh
+#   . "$(dirname "$0")/lib.sh"
 #   test_expect_success [PREREQ,...] 'title' 'commands'
 #   test_done
 #
@@ -69,14 +69,14 @@ test_have_prereq() {
 	return 0
 }
 
-# test_atexit CMD: run CMD when the script ends, however it ends.
-test_atexit() { test_atexit_cmds="$1
-$test_atexit_cmds"; }
+# test_atexit CMD: run CMD when the script ends, however it ends. Test
+# bodies run in subshells, so the commands are kept in a file.
+test_atexit() { printf '%s\n' "$1" >>"$TRASH/.atexit"; }
 
 test_run_atexit() {
-	if [ -n "$test_atexit_cmds" ]; then
-		eval "$test_atexit_cmds" >/dev/null 2>&1
-		test_atexit_cmds=
+	if [ -f "$TRASH/.atexit" ]; then
+		(. "$TRASH/.atexit") >/dev/null 2>&1
+		rm -f "$TRASH/.atexit"
 	fi
 }
 trap 'test_run_atexit' EXIT
@@ -162,6 +162,37 @@ litestream_setup() {
 	else
 		peer_missing litestream "$(tail -n 1 "$TRASH/.peer-err")"
 	fi
+}
+
+# start_pipeline 'LS-WATCH ARGS' 'LS-SHIP-FILE ARGS': runs
+# ls-watch ARGS | ls-ship-file ARGS in the background, in the current
+# directory, with pids in watch.pid and ship.pid and stderr appended to
+# watch.err and ship.err.
+start_pipeline() {
+	rm -f watch.pid ship.pid
+	sh -c 'echo $$ >watch.pid; exec ls-watch '"$1"' 2>>watch.err' |
+	    sh -c 'echo $$ >ship.pid; exec ls-ship-file '"$2"' 2>>ship.err' &
+	wait_for test -s watch.pid && wait_for test -s ship.pid &&
+	test_atexit "kill -9 $(cat watch.pid) $(cat ship.pid)"
+}
+
+# alive PID: the process exists.
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# stop_pipeline: SIGTERM to ls-watch; the shipper ships what is pending
+# and exits at end of input. Waits at most 10 s for both.
+stop_pipeline() {
+	kill -TERM "$(cat watch.pid)" &&
+	wait_for eval '! alive $(cat watch.pid) && ! alive $(cat ship.pid)'
+}
+
+# has_file 'GLOB': some regular file matches GLOB (expanded at each call,
+# so wait_for has_file '...' works).
+has_file() {
+	for _f in $1; do
+		test -f "$_f" && return 0
+	done
+	return 1
 }
 
 # Helpers for databases.

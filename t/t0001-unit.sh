@@ -1,6 +1,6 @@
 #!/bin/sh
 test_description='C unit tests of common/'
-. ./lib.sh
+. "$(dirname "$0")/lib.sh"
 
 for u in wal lz4f name restore; do
 	test_expect_success "unit: $u" "
