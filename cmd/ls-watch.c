@@ -1101,6 +1101,9 @@ main(int argc, char **argv)
 			log_info("stopping: everything committed is in %s",
 			    w.sp.dir);
 			close_db(&w);
+			spool_close(&w.sp);
+			free(w.commits);
+			free(w.buf);
 			return 0;
 		}
 		scan(&w, 0);
