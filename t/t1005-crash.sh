@@ -21,7 +21,7 @@ test_expect_success 'setup: a writer commits continuously' '
 	test_atexit "kill $(cat writer.pid)" &&
 	wait_for test -s committed &&
 	start_pipeline "-i 50ms -c 300 -C 2000 db spool" "-r 0 spool rep" &&
-	wait_for test -f rep/generations/*/snapshots/00000000.snapshot.lz4
+	wait_for has_file 'rep/generations/*/snapshots/00000000.snapshot.lz4'
 '
 
 last=0
