@@ -77,6 +77,8 @@ struct watch {
 	unsigned char	hdr[WAL_HDR_SIZE];
 	struct wal_cursor cur;		/* validated frames of this index */
 	uint64_t	pub;		/* [0, pub) of this index published */
+	unsigned char	pend_hdr[WAL_FRAME_HDR]; /* first frame after commit */
+	int64_t		pend_since_ms;	/* frames uncommitted since, or 0 */
 	uint64_t	*commits;	/* commit ends found by the last scan */
 	size_t		ncommits, capcommits;
 	unsigned char	*buf;
@@ -270,17 +272,34 @@ add_commit(struct watch *w, uint64_t end)
 	w->commits[w->ncommits++] = end;
 }
 
-/* Validates frames from the last commit on; returns 1 if the commit end
- * moved. */
+/*
+ * Validates the frames written since the last look; returns 1 if the
+ * commit end moved. Frames after the last commit may still be rewritten
+ * (a transaction that spilled to the WAL and rolled back), so the walk
+ * starts again from the last commit when asked (rewind), when the first
+ * frame after it has changed, or when frames have sat uncommitted for a
+ * second; otherwise it goes on where it stopped, so a transaction being
+ * written is read once, not once per wake-up.
+ */
 static int
-read_frames(struct watch *w)
+read_frames(struct watch *w, int rewind)
 {
 	uint64_t before = w->cur.commit_off, off;
 	size_t fs = w->cur.frame_size, nf, i;
+	unsigned char h[WAL_FRAME_HDR];
 	ssize_t r;
 
 	w->ncommits = 0;
-	wal_cursor_to_commit(&w->cur);
+	if (w->cur.off > w->cur.commit_off && !rewind &&
+	    now_ms() - w->pend_since_ms < 1000) {
+		r = fsx_pread_all(w->walfd, h, sizeof h,
+		    (off_t)w->cur.commit_off);
+		if (r != (ssize_t)sizeof h || memcmp(h, w->pend_hdr, sizeof h))
+			rewind = 1;
+	} else
+		rewind = 1;
+	if (rewind)
+		wal_cursor_to_commit(&w->cur);
 	for (;;) {
 		off = w->cur.off;
 		nf = BUFSZ / fs;
@@ -293,16 +312,23 @@ read_frames(struct watch *w)
 		nf = (size_t)r / fs;
 		for (i = 0; i < nf; i++) {
 			uint64_t c = w->cur.commit_off;
+			unsigned char *f = w->buf + i * fs;
 
-			if (!wal_cursor_frame(&w->cur, w->buf + i * fs))
+			if (!wal_cursor_frame(&w->cur, f))
 				goto done;
 			if (w->cur.commit_off != c)
 				add_commit(w, w->cur.commit_off);
+			else if (w->cur.off == c + fs)
+				memcpy(w->pend_hdr, f, WAL_FRAME_HDR);
 		}
 		if (nf * fs < BUFSZ / fs * fs || nf == 0)
 			break;
 	}
 done:
+	if (w->cur.off == w->cur.commit_off)
+		w->pend_since_ms = 0;
+	else if (w->pend_since_ms == 0 || rewind)
+		w->pend_since_ms = now_ms();
 	return w->cur.commit_off != before;
 }
 
@@ -343,6 +369,7 @@ start_index(struct watch *w, const unsigned char *h)
 	memcpy(w->hdr, h, WAL_HDR_SIZE);
 	wal_cursor_init(&w->cur, h);
 	w->pub = 0;
+	w->pend_since_ms = 0;
 }
 
 /*
@@ -363,7 +390,7 @@ scan(struct watch *w, int force)
 	if (stat(w->wal, &st) < 0 || st.st_ino != w->wal_ino ||
 	    st.st_dev != w->wal_dev) {
 		/* Copy what the old file still holds, then give up on it. */
-		if (read_frames(w) || w->pub < w->cur.commit_off)
+		if (read_frames(w, 1) || w->pub < w->cur.commit_off)
 			publish_pending(w);
 		lose(w, "%s", "the WAL file was removed or replaced by "
 		    "another process");
@@ -377,7 +404,7 @@ scan(struct watch *w, int force)
 	}
 	if (memcmp(h, w->hdr, WAL_HDR_SIZE) != 0) {
 		/* Restarted: the old index may still have a tail. */
-		read_frames(w);
+		read_frames(w, 1);
 		if (w->cur.commit_off > w->pub)
 			publish_wal(w, w->pub, w->cur.commit_off);
 		if (wal_hdr_parse(h, &nh) < 0)
@@ -401,7 +428,7 @@ scan(struct watch *w, int force)
 		begin_read(w);
 		force = 1;
 	}
-	moved = read_frames(w);
+	moved = read_frames(w, force);
 	if (moved)
 		w->last_change_ms = now_ms();
 	if (w->pub == 0 || (w->cur.commit_off > w->pub && (force ||
@@ -734,6 +761,7 @@ resume(struct watch *w)
 	memcpy(w->hdr, h, WAL_HDR_SIZE);
 	w->cur = rb.c;
 	w->pub = rb.c.off;
+	w->pend_since_ms = 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	{
 		int64_t age = ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec -
@@ -1057,6 +1085,8 @@ main(int argc, char **argv)
 			if (d < wait)
 				wait = d;
 		}
+		if (w.pend_since_ms > 0 && w.pend_since_ms + 1000 - t < wait)
+			wait = w.pend_since_ms + 1000 - t;
 		if (w.o.idle_ms > 0 &&
 		    (w.cur.commit_off - WAL_HDR_SIZE) / w.cur.frame_size > 1) {
 			int64_t d = w.last_change_ms + w.o.idle_ms - t;

@@ -21,7 +21,9 @@ static const LZ4F_preferences_t prefs = {
 		.blockChecksumFlag = LZ4F_noBlockChecksum,
 	},
 	.compressionLevel = 0,
-	.autoFlush = 0,
+	/* Compress each write straight into blocks: no 4 MiB staging
+	 * buffer in the library (blocks may be shorter than the maximum). */
+	.autoFlush = 1,
 };
 
 static int

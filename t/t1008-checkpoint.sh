@@ -58,4 +58,28 @@ test_expect_success 'idle checkpoint after -k of quiet' '
 	test $(grep -c "info: checkpoint" err) = 1
 '
 
+test_expect_success 'a spilled transaction that rolls back, then a shorter commit' '
+	rm -rf spool db* && sql db "PRAGMA journal_mode=wal; CREATE TABLE t(x)" >/dev/null &&
+	{ ls-watch -i 0 -d 3 db spool >/dev/null 3>ready & } &&
+	pid=$! && test_atexit "kill -9 $pid" &&
+	wait_for test -s ready &&
+	python3 -c "
+import sqlite3, time
+c = sqlite3.connect(\"db\", isolation_level=None)
+c.execute(\"PRAGMA cache_size=5\")
+c.execute(\"BEGIN\")
+for i in range(300):
+    c.execute(\"INSERT INTO t VALUES (randomblob(1000))\")
+time.sleep(0.3)
+c.execute(\"ROLLBACK\")
+c.execute(\"INSERT INTO t VALUES (1)\")
+c.execute(\"INSERT INTO t VALUES (2)\")
+" &&
+	test $(stat -c %s db-wal) -gt 100000 &&
+	sleep 0.3 &&
+	ls-restore -o r5.db spool &&
+	test "$(sql r5.db "SELECT group_concat(x) FROM t")" = "1,2" &&
+	kill -TERM $pid && wait $pid
+'
+
 test_done
