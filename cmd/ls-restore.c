@@ -26,6 +26,7 @@ static const char USAGE[] = "ls-restore [-v] -o OUT [-generation GEN] "
 struct args {
 	const char	*out, *gen, *index, *time, *parallelism, *replica;
 	int		verbose, if_db_not_exists, if_replica_exists;
+	int		flags;		/* restore_apply flags */
 };
 
 static void
@@ -213,7 +214,7 @@ run(const struct args *a, const struct restore_opts *o, uint64_t par,
 		if ((be[i] = replica_open(a->replica, 0, err, errlen,
 		    &code)) == NULL)
 			goto out;
-	code = restore_apply(be, nbe, &plan, a->out, err, errlen);
+	code = restore_apply(be, nbe, &plan, a->out, a->flags, err, errlen);
 	if (code == 0)
 		log_info("restored %s", a->out);
 out:
@@ -240,6 +241,18 @@ main(int argc, char **argv)
 	PROG = "ls-restore";
 	parse_args(argc, argv, &a);
 	log_verbose = a.verbose;
+	/* The only variable read: LS_RESTORE_APPLY=sqlite applies each WAL
+	 * index through SQLite, the slower oracle of the direct way. */
+	{
+		const char *apply = getenv("LS_RESTORE_APPLY");
+
+		if (apply != NULL && strcmp(apply, "sqlite") == 0)
+			a.flags |= RESTORE_SQLITE;
+		else if (apply != NULL && *apply != '\0' &&
+		    strcmp(apply, "direct") != 0)
+			log_fatal(100, "LS_RESTORE_APPLY=%s: not sqlite or "
+			    "direct", apply);
+	}
 	memset(&o, 0, sizeof o);
 	if (a.gen != NULL) {
 		if (!name_is_generation(a.gen, strlen(a.gen)))

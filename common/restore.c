@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -617,6 +618,7 @@ struct rs {
 	char		journal[PATH_MAX];
 	int		fd;		/* OUT.tmp, locked */
 	uint32_t	page_size;	/* of the snapshot */
+	int		flags;
 	struct pool	pool;
 	struct worker	*workers;
 	size_t		nworkers;
@@ -764,8 +766,6 @@ put_snapshot(struct rs *s, struct backend *b)
 	if ((f.head[18] != 2 || f.head[19] != 2) &&
 	    pwrite(s->fd, two, 2, 18) != 2)
 		return fail_io(s, "write", s->tmp);
-	if (fsync(s->fd) < 0)
-		return fail_io(s, "fsync", s->tmp);
 	log_info("restored snapshot %s: %llu bytes", p->snap.name,
 	    (unsigned long long)f.len);
 	return 0;
@@ -953,9 +953,90 @@ out:
 	return code;
 }
 
+static int put_index_sqlite(struct rs *s, size_t k, size_t e);
+
+/*
+ * Writes the pages of one checked segment into OUT.tmp. Every frame in it
+ * is committed (a checked segment ends on a commit frame), and frames come
+ * in WAL order, so the last write of a page is its last committed version.
+ */
+static int
+put_frames(struct rs *s, const struct job *j, uint32_t page_size)
+{
+	size_t fs = WAL_FRAME_HDR + page_size, off, n = 0, k;
+	struct iovec iov[64];
+	uint32_t pgno, first = 0;
+	ssize_t w;
+
+	/* Runs of consecutive pages go out in one pwritev. */
+	off = j->o->n.off == 0 ? WAL_HDR_SIZE : 0;
+	for (;; off += fs) {
+		int end = off + fs > j->len;
+
+		pgno = end ? 0 : wal_get32(j->data + off);
+		if (n > 0 && (end || n == 64 || pgno != first + n)) {
+			w = pwritev(s->fd, iov, (int)n,
+			    (off_t)(first - 1) * page_size);
+			if (w != (ssize_t)(n * page_size)) {
+				if (w >= 0)
+					errno = EIO;
+				return fail_io(s, "write", s->tmp);
+			}
+			n = 0;
+		}
+		if (end)
+			return 0;
+		if (n == 0)
+			first = pgno;
+		k = n++;
+		iov[k].iov_base = (void *)(j->data + off + WAL_FRAME_HDR);
+		iov[k].iov_len = page_size;
+	}
+}
+
 /* Applies the segments [k, e) of one index. */
 static int
 put_index(struct rs *s, size_t k, size_t e)
+{
+	if (!(s->flags & RESTORE_SQLITE)) {
+		const struct restore_plan *p = s->p;
+		struct wal_cursor c;
+		struct job *j;
+		uint64_t bytes = 0, nframes;
+		size_t i;
+		int code;
+
+		memset(&c, 0, sizeof c);
+		for (i = k; i < e; i++) {
+			if ((j = pool_wait(&s->pool, i)) == NULL)
+				return interrupted(s);
+			if (j->state == JOB_FAIL) {
+				snprintf(s->err, s->errlen, "%s", j->err != NULL ?
+				    j->err : "unable to download: out of memory");
+				return j->code;
+			}
+			if ((code = check_segment(s, &c, j)) != 0 ||
+			    (code = put_frames(s, j, c.hdr.page_size)) != 0)
+				return code;
+			bytes += j->len;
+			pool_done(&s->pool, i);
+		}
+		nframes = (c.off - WAL_HDR_SIZE) / c.frame_size;
+		if (nframes > 0 && ftruncate(s->fd,
+		    (off_t)c.commit_pages * c.hdr.page_size) < 0)
+			return fail_io(s, "truncate", s->tmp);
+		log_info("applied WAL index %x: %zu segment%s, %llu frame%s, "
+		    "%llu bytes", (unsigned)p->wal[k].n.idx, e - k,
+		    e - k == 1 ? "" : "s", (unsigned long long)nframes,
+		    nframes == 1 ? "" : "s", (unsigned long long)bytes);
+		return 0;
+	}
+	return put_index_sqlite(s, k, e);
+}
+
+/* The simple way: OUT.tmp-wal, then a SQLite checkpoint. */
+static int
+put_index_sqlite(struct rs *s, size_t k, size_t e)
 {
 	const struct restore_plan *p = s->p;
 	struct wal_cursor c;
@@ -1105,7 +1186,8 @@ publish(struct rs *s, const char *out)
 
 int
 restore_apply(struct backend *const *be, size_t nbe,
-    const struct restore_plan *p, const char *out, char *err, size_t errlen)
+    const struct restore_plan *p, const char *out, int flags, char *err,
+    size_t errlen)
 {
 	struct rs s;
 	size_t k, e;
@@ -1117,6 +1199,7 @@ restore_apply(struct backend *const *be, size_t nbe,
 	s.out = out;
 	s.err = err;
 	s.errlen = errlen;
+	s.flags = flags;
 	s.fd = -1;
 	pthread_mutex_init(&s.pool.mu, NULL);
 	pthread_cond_init(&s.pool.cv, NULL);

@@ -17,10 +17,15 @@
  * the snapshot's and the last one replayed. Segments of indexes below the
  * snapshot's are not needed and are ignored, whatever they hold.
  *
- * Applying is the simple way: stream the snapshot into OUT.tmp; per index,
- * download the segments in parallel, check every frame (salts, cumulative
- * checksum, contiguity, commit boundaries), write them to OUT.tmp-wal and
- * let SQLite checkpoint it; then rename OUT.tmp to OUT.
+ * Applying: stream the snapshot into OUT.tmp; per index, download the
+ * segments in parallel and check every frame (salts, cumulative checksum,
+ * contiguity, commit boundaries). Every frame of a checked segment belongs
+ * to a committed transaction, so each page is written straight into
+ * OUT.tmp in WAL order and the file is cut to the last commit's size: what
+ * a SQLite checkpoint does, without writing and re-reading the WAL. With
+ * RESTORE_SQLITE, the simple way instead: the index is written to
+ * OUT.tmp-wal and SQLite checkpoints it (kept as the oracle the tests
+ * compare with, byte for byte). Then OUT.tmp is renamed to OUT.
  */
 #ifndef RESTORE_H
 #define RESTORE_H
@@ -91,8 +96,11 @@ int restore_list(struct backend *b, const char *prefix,
  * (temporary: I/O, interrupted), with the whole message in err ("unable
  * to ..."). Nothing of out.tmp, out.tmp-wal or out.tmp-shm is left.
  */
+#define RESTORE_SQLITE	1	/* flags: apply each index with SQLite */
+
 int restore_apply(struct backend *const *be, size_t nbe,
-    const struct restore_plan *p, const char *out, char *err, size_t errlen);
+    const struct restore_plan *p, const char *out, int flags, char *err,
+    size_t errlen);
 
 /* Set by a signal handler: restore_apply stops, cleans up and returns 111. */
 extern volatile sig_atomic_t restore_interrupted;

@@ -42,6 +42,14 @@ test_expect_success 'the replica restores to exactly the source' '
 	ls out.db* >files && echo out.db >one && test_cmp one files
 '
 
+test_expect_success 'direct apply and the SQLite oracle agree byte for byte' '
+	LS_RESTORE_APPLY=sqlite ls-restore -o oracle.db rep &&
+	cmp out.db oracle.db &&
+	test_expect_code 100 env LS_RESTORE_APPLY=bogus ls-restore -o x.db rep 2>err &&
+	echo "ls-restore: fatal: LS_RESTORE_APPLY=bogus: not sqlite or direct" >want &&
+	test_cmp want err
+'
+
 test_expect_success 'the spool restores to the same state' '
 	ls-restore -o spool.db spool &&
 	dump spool.db >actual &&

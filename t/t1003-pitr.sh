@@ -24,7 +24,9 @@ for b in 1 2 3 4 5; do
 	test_expect_success "restore at the time after batch $b" "
 		ls-restore -timestamp \$(cat ts.$b) -o at$b.db rep &&
 		test \"\$(sql at$b.db \"SELECT COUNT(*), MAX(batch) FROM t\")\" = \"$((b * 40))|$b\" &&
-		test \"\$(sql at$b.db \"PRAGMA integrity_check\")\" = ok
+		test \"\$(sql at$b.db \"PRAGMA integrity_check\")\" = ok &&
+		LS_RESTORE_APPLY=sqlite ls-restore -timestamp \$(cat ts.$b) -o oracle$b.db rep &&
+		cmp at$b.db oracle$b.db
 	"
 done
 
