@@ -88,6 +88,7 @@ struct watch {
 	int64_t		next_snap_ms;
 	int64_t		next_ckpt_ms;	/* no checkpoint try before this */
 	int		reset;		/* continuity lost: new generation */
+	int		settle;		/* files moved: wait before reopening */
 	char		reason[256];
 };
 
@@ -285,7 +286,7 @@ static int
 read_frames(struct watch *w, int rewind)
 {
 	uint64_t before = w->cur.commit_off, off;
-	size_t fs = w->cur.frame_size, nf, i;
+	size_t fs = w->cur.frame_size, nf, i, want;
 	unsigned char h[WAL_FRAME_HDR];
 	ssize_t r;
 
@@ -300,11 +301,17 @@ read_frames(struct watch *w, int rewind)
 		rewind = 1;
 	if (rewind)
 		wal_cursor_to_commit(&w->cur);
+	/* Start small and grow: past the end of what is valid the file may
+	 * hold a long stale tail from before a restart. */
+	want = 8;
 	for (;;) {
 		off = w->cur.off;
 		nf = BUFSZ / fs;
 		if (nf == 0)
 			nf = 1;
+		if (want < nf)
+			nf = want;
+		want *= 4;
 		r = fsx_pread_all(w->walfd, w->buf, nf * fs, (off_t)off);
 		if (r < 0)
 			log_fatal(111, "unable to read %s: %s", w->wal,
@@ -321,7 +328,7 @@ read_frames(struct watch *w, int rewind)
 			else if (w->cur.off == c + fs)
 				memcpy(w->pend_hdr, f, WAL_FRAME_HDR);
 		}
-		if (nf * fs < BUFSZ / fs * fs || nf == 0)
+		if ((size_t)r < nf * fs || nf == 0)
 			break;
 	}
 done:
@@ -394,6 +401,7 @@ scan(struct watch *w, int force)
 			publish_pending(w);
 		lose(w, "%s", "the WAL file was removed or replaced by "
 		    "another process");
+		w->settle = 1;
 		return;
 	}
 	if (read_hdr(w, h) < 0) {
@@ -1015,7 +1023,7 @@ main(int argc, char **argv)
 	struct signalfd_siginfo si;
 	sigset_t mask;
 	char evbuf[4096] __attribute__((aligned(8)));
-	int ino, sfd, acks_wd, want_snap = 0, acks_changed = 1;
+	int ino, sfd, acks_wd, want_snap = 0, acks_changed = 1, quiet;
 	int64_t t, wait;
 
 	PROG = "ls-watch";
@@ -1062,10 +1070,17 @@ main(int argc, char **argv)
 
 	for (;;) {
 		if (w.reset || db_replaced(&w)) {
-			if (!w.reset)
+			if (!w.reset) {
 				lose(&w, "%s", "the database file was replaced");
+				w.settle = 1;
+			}
 			log_warn("starting a new generation: %s", w.reason);
 			close_db(&w);
+			/* Files are being moved about: let whoever does it
+			 * finish before opening what is there now. */
+			if (w.settle)
+				usleep(1000000);
+			w.settle = 0;
 			open_db(&w);
 			w.reset = 0;
 			new_generation(&w);
@@ -1079,7 +1094,12 @@ main(int argc, char **argv)
 		}
 		t = now_ms();
 		wait = w.next_snap_ms - t;
-		if (w.cur.commit_off > w.pub) {
+		/* Within an interval of the last segment nothing can be
+		 * published, so events are left to queue up until it ends:
+		 * one wake-up per interval while writes go on. */
+		quiet = w.o.interval_ms > 0 &&
+		    t < w.last_pub_ms + w.o.interval_ms;
+		if (quiet || w.cur.commit_off > w.pub) {
 			int64_t d = w.last_pub_ms + w.o.interval_ms - t;
 
 			if (d < wait)
@@ -1100,7 +1120,7 @@ main(int argc, char **argv)
 			wait = 0;
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = ino;
+		pfd[1].fd = quiet ? -1 : ino;
 		pfd[1].events = POLLIN;
 		if (poll(pfd, 2, wait > INT32_MAX ? INT32_MAX : (int)wait) < 0 &&
 		    errno != EINTR)
@@ -1136,6 +1156,9 @@ main(int argc, char **argv)
 			free(w.buf);
 			return 0;
 		}
+		/* A replaced database explains a vanished WAL too. */
+		if (db_replaced(&w))
+			continue;
 		scan(&w, 0);
 		maybe_checkpoint(&w);
 		if (!w.reset && (want_snap || now_ms() >= w.next_snap_ms)) {
