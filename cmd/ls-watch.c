@@ -69,6 +69,8 @@ struct watch {
 	int		rcur;		/* which of rd holds one now */
 	sqlite3		*wr;		/* write lock, checkpoints, seq */
 	int		walfd;
+	int		ino;		/* inotify; -1 before it exists */
+	int		wal_wd;		/* its watch on the WAL, or -1 */
 	dev_t		wal_dev;
 	ino_t		wal_ino;
 
@@ -159,6 +161,16 @@ open_wal(struct watch *w)
 	fstat(w->walfd, &st);
 	w->wal_dev = st.st_dev;
 	w->wal_ino = st.st_ino;
+	/* Writes to the WAL wake us; the directory watch sees only files
+	 * coming and going, so other files there cost nothing. */
+	if (w->ino >= 0) {
+		if (w->wal_wd >= 0)
+			inotify_rm_watch(w->ino, w->wal_wd);
+		w->wal_wd = inotify_add_watch(w->ino, w->wal, IN_MODIFY);
+		if (w->wal_wd < 0)
+			log_fatal(111, "unable to watch %s: %s", w->wal,
+			    strerror(errno));
+	}
 	return 0;
 }
 
@@ -1023,12 +1035,14 @@ main(int argc, char **argv)
 	struct signalfd_siginfo si;
 	sigset_t mask;
 	char evbuf[4096] __attribute__((aligned(8)));
-	int ino, sfd, acks_wd, want_snap = 0, acks_changed = 1, quiet;
+	int ino, sfd, acks_wd, dir_wd, want_snap = 0, acks_changed = 1, quiet;
+	int n_ev, changed;
+	int64_t next_gc = 0;
 	int64_t t, wait;
 
 	PROG = "ls-watch";
 	memset(&w, 0, sizeof w);
-	w.walfd = w.dbfd = -1;
+	w.walfd = w.dbfd = w.ino = w.wal_wd = -1;
 	parse_args(&w, argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	if ((w.buf = malloc(BUFSZ)) == NULL)
@@ -1046,8 +1060,9 @@ main(int argc, char **argv)
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
 	    (ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
 		log_fatal(111, "unable to set up events: %s", strerror(errno));
-	if (inotify_add_watch(ino, w.dbdir, IN_MODIFY | IN_CREATE |
-	    IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0)
+	w.ino = ino;
+	if ((dir_wd = inotify_add_watch(ino, w.dbdir, IN_CREATE |
+	    IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) < 0)
 		log_fatal(111, "unable to watch %s: %s", w.dbdir,
 		    strerror(errno));
 	{
@@ -1086,14 +1101,18 @@ main(int argc, char **argv)
 			new_generation(&w);
 			continue;
 		}
-		if (acks_changed) {
+		/* Collection lists the whole spool: at most every 10 s. */
+		t = now_ms();
+		if (acks_changed && t >= next_gc) {
 			if (spool_gc(&w.sp) < 0)
 				log_warn("unable to clean %s: %s", w.sp.dir,
 				    strerror(errno));
 			acks_changed = 0;
+			next_gc = t + 10000;
 		}
-		t = now_ms();
 		wait = w.next_snap_ms - t;
+		if (acks_changed && next_gc - t < wait)
+			wait = next_gc - t;
 		/* Within an interval of the last segment nothing can be
 		 * published, so events are left to queue up until it ends:
 		 * one wake-up per interval while writes go on. */
@@ -1122,14 +1141,16 @@ main(int argc, char **argv)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = quiet ? -1 : ino;
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, wait > INT32_MAX ? INT32_MAX : (int)wait) < 0 &&
-		    errno != EINTR)
+		n_ev = poll(pfd, 2, wait > INT32_MAX ? INT32_MAX : (int)wait);
+		if (n_ev < 0 && errno != EINTR)
 			log_fatal(111, "poll: %s", strerror(errno));
+		changed = n_ev == 0;	/* a timer: look at everything */
 		while (read(sfd, &si, sizeof si) == sizeof si) {
 			if (si.ssi_signo == SIGUSR1)
 				want_snap = 1;
 			else
 				got_term = 1;
+			changed = 1;
 		}
 		/* Bounded: a busy directory must not keep us here. */
 		for (int reads = 0; reads < 64; reads++) {
@@ -1143,6 +1164,10 @@ main(int argc, char **argv)
 
 				if (ev->wd == acks_wd)
 					acks_changed = 1;
+				else if (ev->wd != dir_wd || (ev->len > 0 &&
+				    (strcmp(ev->name, w.dbbase) == 0 ||
+				    strcmp(ev->name, w.walbase) == 0)))
+					changed = 1;
 				p += sizeof *ev + ev->len;
 			}
 		}
@@ -1156,6 +1181,8 @@ main(int argc, char **argv)
 			free(w.buf);
 			return 0;
 		}
+		if (!changed)
+			continue;	/* an ack, or a file of no interest */
 		/* A replaced database explains a vanished WAL too. */
 		if (db_replaced(&w))
 			continue;
@@ -1164,6 +1191,8 @@ main(int argc, char **argv)
 		if (!w.reset && (want_snap || now_ms() >= w.next_snap_ms)) {
 			snapshot(&w, want_snap ? "requested" : "interval");
 			want_snap = 0;
+			acks_changed = 1;	/* older objects may go now */
+			next_gc = 0;
 		}
 	}
 }

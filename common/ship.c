@@ -88,7 +88,7 @@ ship_pass(struct spool *sp, struct backend *b, const char *replica,
 			memset(&a, 0, sizeof a);
 			memcpy(a.gen, gens[g], NAME_GEN_LEN + 1);
 		}
-		if (spool_list_gen(sp, gens[g], &l) < 0) {
+		if (spool_list_pending(sp, gens[g], &a, &l) < 0) {
 			snprintf(b->err, sizeof b->err,
 			    "unable to list spool generation %s: %s", gens[g],
 			    strerror(errno));

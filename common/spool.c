@@ -231,7 +231,7 @@ obj_cmp(const void *a, const void *b)
 
 static int
 list_dir(struct spool *s, const char *gen, const char *kind,
-    struct spool_list *l)
+    const struct spool_ack *skip, struct spool_list *l)
 {
 	char p[PATH_MAX], rel[PATH_MAX];
 	struct spool_obj o;
@@ -248,6 +248,9 @@ list_dir(struct spool *s, const char *gen, const char *kind,
 
 		if (snprintf(full, sizeof full, "%s/%s", rel, de->d_name) >=
 		    NAME_LEN || name_parse(full, &o.n) < 0)
+			continue;
+		/* Confirmed already: not even a stat. */
+		if (skip != NULL && spool_ack_covers(skip, 0, 0, &o))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
@@ -267,9 +270,16 @@ list_dir(struct spool *s, const char *gen, const char *kind,
 int
 spool_list_gen(struct spool *s, const char *gen, struct spool_list *l)
 {
+	return spool_list_pending(s, gen, NULL, l);
+}
+
+int
+spool_list_pending(struct spool *s, const char *gen,
+    const struct spool_ack *a, struct spool_list *l)
+{
 	memset(l, 0, sizeof *l);
-	if (list_dir(s, gen, "snapshots", l) < 0 ||
-	    list_dir(s, gen, "wal", l) < 0) {
+	if (list_dir(s, gen, "snapshots", a, l) < 0 ||
+	    list_dir(s, gen, "wal", a, l) < 0) {
 		spool_list_free(l);
 		return -1;
 	}

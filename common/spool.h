@@ -75,6 +75,9 @@ void spool_path(struct spool *s, const struct name *n, char *buf);
  * before the WAL directory, and ls-watch publishes a snapshot only after
  * its WAL, so a snapshot seen here has its WAL in the list too. */
 int spool_list_gen(struct spool *s, const char *gen, struct spool_list *l);
+/* The same, leaving out what ack a (of gen) covers, without a stat. */
+int spool_list_pending(struct spool *s, const char *gen,
+    const struct spool_ack *a, struct spool_list *l);
 void spool_list_free(struct spool_list *l);
 /* Generations in shipping order (see above); *gens is malloc'd, n ids of
  * NAME_GEN_LEN + 1 bytes each. */
