@@ -10,6 +10,9 @@
 
 #include "fsx.h"
 
+static int write_replace(const char *path, const void *p, size_t n,
+    mode_t mode, int sync);
+
 int
 fsx_write_all(int fd, const void *p, size_t n)
 {
@@ -155,6 +158,19 @@ fsx_read_file(const char *path, char **buf, size_t *n)
 int
 fsx_write_atomic(const char *path, const void *p, size_t n, mode_t mode)
 {
+	return write_replace(path, p, n, mode, 1);
+}
+
+int
+fsx_write_replace(const char *path, const void *p, size_t n, mode_t mode)
+{
+	return write_replace(path, p, n, mode, 0);
+}
+
+static int
+write_replace(const char *path, const void *p, size_t n, mode_t mode,
+    int sync)
+{
 	char tmp[PATH_MAX];
 	int fd, e;
 
@@ -164,14 +180,15 @@ fsx_write_atomic(const char *path, const void *p, size_t n, mode_t mode)
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
 		return -1;
-	if (fsx_write_all(fd, p, n) < 0 || fsync(fd) < 0) {
+	if (fsx_write_all(fd, p, n) < 0 || (sync && fsync(fd) < 0)) {
 		e = errno;
 		close(fd);
 		unlink(tmp);
 		errno = e;
 		return -1;
 	}
-	if (close(fd) < 0 || fsx_rename(tmp, path) < 0) {
+	if (close(fd) < 0 ||
+	    (sync ? fsx_rename(tmp, path) : rename(tmp, path)) < 0) {
 		e = errno;
 		unlink(tmp);
 		errno = e;

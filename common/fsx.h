@@ -20,5 +20,8 @@ int fsx_rename(const char *from, const char *to);
 int fsx_read_file(const char *path, char **buf, size_t *n);
 /* path.tmp, write, fsync, rename, fsync dir. */
 int fsx_write_atomic(const char *path, const void *p, size_t n, mode_t mode);
+/* The same without the fsyncs: whole or old content, but it may be lost
+ * (or, on some file systems, empty) after a crash. */
+int fsx_write_replace(const char *path, const void *p, size_t n, mode_t mode);
 
 #endif

@@ -416,8 +416,7 @@ spool_ack_read(struct spool *s, const char *replica, struct spool_ack *a)
 		return errno == ENOENT ? 0 : -1;
 	if (sscanf(buf, "%31s %31s %31s", gen, snap, wal) != 3) {
 		free(buf);
-		errno = EINVAL;
-		return -1;
+		goto bad;
 	}
 	free(buf);
 	if (strcmp(gen, "-") == 0)
@@ -438,8 +437,11 @@ spool_ack_read(struct spool *s, const char *replica, struct spool_ack *a)
 	}
 	return 1;
 bad:
-	errno = EINVAL;
-	return -1;
+	/* Damaged (a crash can leave it empty): it confirms nothing. */
+	log_warn("%s/acks/%s is damaged: it confirms nothing", s->dir,
+	    replica);
+	memset(a, 0, sizeof *a);
+	return 1;
 }
 
 int
@@ -461,7 +463,9 @@ spool_ack_write(struct spool *s, const char *replica, const struct spool_ack *a)
 		strcpy(wal, "-");
 	n = snprintf(line, sizeof line, "%s %s %s\n", a->gen[0] ? a->gen : "-",
 	    snap, wal);
-	return fsx_write_atomic(p, line, (size_t)n, 0644);
+	/* No fsync: an ack lost in a crash only means shipping again, and
+	 * the object it names was made durable in the replica first. */
+	return fsx_write_replace(p, line, (size_t)n, 0644);
 }
 
 int
@@ -509,8 +513,8 @@ read_acks(struct spool *s, char (*gens)[NAME_GEN_LEN + 1], size_t ngen,
 			continue;
 		if (spool_ack_read(s, de->d_name, &a) < 0) {
 			/* Unreadable: it confirms nothing, so keeps all. */
-			log_warn("bad ack file acks/%s: keeping everything",
-			    de->d_name);
+			log_warn("unable to read %s/acks/%s: %s", s->dir,
+			    de->d_name, strerror(errno));
 			memset(&a, 0, sizeof a);
 		}
 		if (out->n == cap) {

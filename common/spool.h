@@ -84,7 +84,9 @@ void spool_list_free(struct spool_list *l);
 int spool_generations(struct spool *s, char (**gens)[NAME_GEN_LEN + 1],
     size_t *n);
 
-/* 1 if the ack exists (filled), 0 if not, -1 on error or a bad file. */
+/* 1 if the ack exists (filled), 0 if not, -1 on a read error. A damaged
+ * file (a crash may leave one: acks are not fsynced) reads as an empty
+ * ack, with a warning: it confirms nothing. */
 int spool_ack_read(struct spool *s, const char *replica, struct spool_ack *a);
 int spool_ack_write(struct spool *s, const char *replica,
     const struct spool_ack *a);

@@ -46,6 +46,15 @@ test_expect_success 'a second run ships nothing' '
 	! grep shipped err
 '
 
+test_expect_success 'a damaged ack confirms nothing: everything is shipped again' '
+	cp spool/acks/file ack.good &&
+	: >spool/acks/file &&
+	ls-ship-file -1 -v -r 0 spool rep 2>err &&
+	grep "^ls-ship-file: warning: spool/acks/file is damaged: it confirms nothing$" err &&
+	test $(grep -c "info: shipped" err) = 4 &&
+	test_cmp ack.good spool/acks/file
+'
+
 test_expect_success 'a refused write exits 100 and leaves no partial object' '
 	mkdir bad && echo x >bad/generations &&
 	test_expect_code 100 ls-ship-file -1 -n bad -r 0 spool bad 2>err &&
