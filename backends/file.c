@@ -22,6 +22,8 @@
 struct file_backend {
 	struct backend	b;
 	char		*root;
+	int		dirfd;		/* directory of the last put, or -1 */
+	char		dirname[PATH_MAX];
 };
 
 static int
@@ -48,28 +50,62 @@ fail(struct file_backend *f, const char *verb, const char *what)
 	return BE_TEMP;
 }
 
+/*
+ * The directory of the last put stays open: objects mostly go to the same
+ * wal/ directory, and creating, renaming and fsyncing relative to an open
+ * descriptor saves a path walk and an open per object.
+ */
+static int
+dir_fd(struct file_backend *f, const char *dir)
+{
+	struct stat st;
+
+	/* A directory removed meanwhile (retention, a person) has no links
+	 * left: open it again, under its name. */
+	if (f->dirfd >= 0 && strcmp(f->dirname, dir) == 0 &&
+	    fstat(f->dirfd, &st) == 0 && st.st_nlink > 0)
+		return f->dirfd;
+	if (f->dirfd >= 0)
+		close(f->dirfd);
+	f->dirfd = -1;
+	if (strlen(dir) >= sizeof f->dirname) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (fsx_mkdirs(dir, 0755) < 0)
+		return -1;
+	if ((f->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	strcpy(f->dirname, dir);
+	return f->dirfd;
+}
+
 static int
 file_put(struct backend *b, const char *name, int fd, uint64_t size,
     int64_t mtime_ns)
 {
 	struct file_backend *f = (struct file_backend *)b;
-	char path[PATH_MAX], tmp[PATH_MAX + 16], *slash;
+	char path[PATH_MAX], tmp[NAME_MAX + 1], *slash;
 	char buf[65536];
+	const char *base;
 	uint64_t done = 0;
 	ssize_t r;
-	int out, rc;
+	int out, rc, dfd;
 
 	if (path_of(f, name, path) < 0)
 		return BE_PERM;
 	slash = strrchr(path, '/');
 	*slash = '\0';
-	if (fsx_mkdirs(path, 0755) < 0)
+	base = slash + 1;
+	if ((dfd = dir_fd(f, path)) < 0)
 		return fail(f, "create directory", path);
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", path, slash + 1);
-	*slash = '/';
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (snprintf(tmp, sizeof tmp, ".%s.tmp", base) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return fail(f, "create", base);
+	}
+	out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out < 0)
-		return fail(f, "create", tmp);
+		return fail(f, "create a temporary file in", path);
 	/* In-kernel copy where the file systems allow it. */
 	while (done < size) {
 		loff_t in = (loff_t)done;
@@ -90,7 +126,7 @@ file_put(struct backend *b, const char *name, int fd, uint64_t size,
 			goto bad;
 		}
 		if (fsx_write_all(out, buf, (size_t)r) < 0) {
-			rc = fail(f, "write", tmp);
+			rc = fail(f, "write into", path);
 			goto bad;
 		}
 		done += (uint64_t)r;
@@ -101,21 +137,22 @@ file_put(struct backend *b, const char *name, int fd, uint64_t size,
 		ts[0].tv_sec = ts[1].tv_sec = mtime_ns / 1000000000;
 		ts[0].tv_nsec = ts[1].tv_nsec = mtime_ns % 1000000000;
 		if (futimens(out, ts) < 0) {
-			rc = fail(f, "set time of", tmp);
+			rc = fail(f, "set the time of a file in", path);
 			goto bad;
 		}
 	}
 	if (fsync(out) < 0) {
-		rc = fail(f, "fsync", tmp);
+		rc = fail(f, "fsync a file in", path);
 		goto bad;
 	}
 	if (close(out) < 0) {
 		out = -1;
-		rc = fail(f, "close", tmp);
+		rc = fail(f, "close a file in", path);
 		goto bad;
 	}
 	out = -1;
-	if (fsx_rename(tmp, path) < 0) {
+	if (renameat(dfd, tmp, dfd, base) < 0 || fsync(dfd) < 0) {
+		*slash = '/';
 		rc = fail(f, "rename into", path);
 		goto bad;
 	}
@@ -123,7 +160,7 @@ file_put(struct backend *b, const char *name, int fd, uint64_t size,
 bad:
 	if (out >= 0)
 		close(out);
-	unlink(tmp);
+	unlinkat(dfd, tmp, 0);
 	return rc;
 }
 
@@ -242,6 +279,10 @@ file_remove(struct backend *b, const char *const *names, size_t n)
 	char path[PATH_MAX];
 	size_t i;
 
+	if (f->dirfd >= 0) {
+		close(f->dirfd);
+		f->dirfd = -1;
+	}
 	for (i = 0; i < n; i++) {
 		if (path_of(f, names[i], path) < 0)
 			return BE_PERM;
@@ -259,6 +300,8 @@ file_close(struct backend *b)
 {
 	struct file_backend *f = (struct file_backend *)b;
 
+	if (f->dirfd >= 0)
+		close(f->dirfd);
 	free(f->root);
 	free(f);
 }
@@ -297,5 +340,6 @@ file_open(const char *dir, int create)
 	}
 	f->b.ops = &file_ops;
 	f->b.where = f->root;
+	f->dirfd = -1;
 	return &f->b;
 }

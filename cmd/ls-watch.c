@@ -1070,7 +1070,7 @@ main(int argc, char **argv)
 
 		snprintf(acks, sizeof acks, "%s/acks", w.sp.dir);
 		if ((acks_wd = inotify_add_watch(ino, acks, IN_MOVED_TO |
-		    IN_CLOSE_WRITE | IN_DELETE)) < 0)
+		    IN_MODIFY | IN_DELETE)) < 0)
 			log_fatal(111, "unable to watch %s: %s", acks,
 			    strerror(errno));
 	}

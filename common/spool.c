@@ -34,6 +34,7 @@ spool_open(struct spool *s, const char *dir, int create)
 	struct stat st;
 
 	s->lockfd = -1;
+	s->ackfd = -1;
 	if ((s->dir = strdup(dir)) == NULL)
 		return -1;
 	if (create) {
@@ -70,6 +71,9 @@ spool_close(struct spool *s)
 {
 	if (s->lockfd >= 0)
 		close(s->lockfd);
+	if (s->ackfd >= 0)
+		close(s->ackfd);
+	s->ackfd = -1;
 	free(s->dir);
 	s->dir = NULL;
 	s->lockfd = -1;
@@ -448,7 +452,13 @@ int
 spool_ack_write(struct spool *s, const char *replica, const struct spool_ack *a)
 {
 	char p[PATH_MAX], rel[PATH_MAX], line[128], snap[16], wal[24];
+	struct stat st;
 	int n;
+
+	if (strlen(replica) >= sizeof s->ackname) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 
 	snprintf(rel, sizeof rel, "acks/%s", replica);
 	sub(s, p, "%s", rel);
@@ -461,11 +471,30 @@ spool_ack_write(struct spool *s, const char *replica, const struct spool_ack *a)
 		    (unsigned)a->woff);
 	else
 		strcpy(wal, "-");
-	n = snprintf(line, sizeof line, "%s %s %s\n", a->gen[0] ? a->gen : "-",
+	n = snprintf(line, sizeof line, "%-63s\n", "");
+	snprintf(line, sizeof line, "%s %s %s", a->gen[0] ? a->gen : "-",
 	    snap, wal);
-	/* No fsync: an ack lost in a crash only means shipping again, and
-	 * the object it names was made durable in the replica first. */
-	return fsx_write_replace(p, line, (size_t)n, 0644);
+	line[strlen(line)] = ' ';
+	/*
+	 * No fsync: an ack lost in a crash only means shipping again, and the
+	 * object it names was made durable in the replica first. The first
+	 * write creates the file whole; later ones overwrite its 64 bytes in
+	 * place, and a reader that ever saw them torn would take the file
+	 * for damaged, which confirms nothing: safe either way.
+	 */
+	if (s->ackfd >= 0 && strcmp(s->ackname, replica) == 0 &&
+	    fstat(s->ackfd, &st) == 0 && st.st_nlink > 0) {
+		if (pwrite(s->ackfd, line, (size_t)n, 0) == n)
+			return 0;
+		return -1;
+	}
+	if (fsx_write_replace(p, line, (size_t)n, 0644) < 0)
+		return -1;
+	if (s->ackfd >= 0)
+		close(s->ackfd);
+	s->ackfd = open(p, O_WRONLY | O_CLOEXEC);
+	snprintf(s->ackname, sizeof s->ackname, "%s", replica);
+	return 0;
 }
 
 int

@@ -6,7 +6,8 @@
  *   SPOOL/generations/GEN/wal/IDX_OFF.wal.lz4
  *   SPOOL/generation        "GEN DEV:INO\n": the generation ls-watch writes,
  *                           and the identity of the database it belongs to
- *   SPOOL/acks/REPLICA      "GEN SNAP WAL\n": what REPLICA has confirmed
+ *   SPOOL/acks/REPLICA      "GEN SNAP WAL", padded with spaces to 63 bytes,
+ *                           then "\n": what REPLICA has confirmed
  *                           in generation GEN: SNAP the highest snapshot
  *                           index or "-", WAL the last segment "IDX_OFF"
  *                           or "-"; every generation before GEN is done
@@ -30,6 +31,8 @@
 struct spool {
 	char	*dir;
 	int	lockfd;
+	int	ackfd;		/* the ack file this process writes, or -1 */
+	char	ackname[72];
 };
 
 struct spool_obj {

@@ -37,7 +37,7 @@ test_expect_success '-1 ships everything, byte for byte, with the spool times' '
 	done <names &&
 	gen=$(cut -d" " -f1 spool/generation) &&
 	last=$(grep /wal/ names | tail -n 1 | sed "s|.*/||; s|\.wal\.lz4||") &&
-	echo "$gen 00000000 $last" >expect &&
+	printf "%-63s\n" "$gen 00000000 $last" >expect &&
 	test_cmp expect spool/acks/file
 '
 
