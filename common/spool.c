@@ -35,6 +35,7 @@ spool_open(struct spool *s, const char *dir, int create)
 
 	s->lockfd = -1;
 	s->ackfd = -1;
+	s->pubfd = -1;
 	if ((s->dir = strdup(dir)) == NULL)
 		return -1;
 	if (create) {
@@ -73,7 +74,9 @@ spool_close(struct spool *s)
 		close(s->lockfd);
 	if (s->ackfd >= 0)
 		close(s->ackfd);
-	s->ackfd = -1;
+	if (s->pubfd >= 0)
+		close(s->pubfd);
+	s->ackfd = s->pubfd = -1;
 	free(s->dir);
 	s->dir = NULL;
 	s->lockfd = -1;
@@ -166,31 +169,39 @@ int
 spool_publish(struct spool *s, int fd, const char *path, const struct name *n)
 {
 	char dst[PATH_MAX], *slash;
+	struct stat st;
 	int e;
 
 	spool_path(s, n, dst);
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		e = errno;
-		unlink(path);
-		errno = e;
-		return -1;
-	}
+	if (fsync(fd) < 0 || close(fd) < 0)
+		goto bad;
 	slash = strrchr(dst, '/');
 	*slash = '\0';
-	if (fsx_mkdirs(dst, 0755) < 0) {
-		e = errno;
-		unlink(path);
-		errno = e;
-		return -1;
+	/* The target directory stays open between objects (reopened if it
+	 * was removed): no path walk, no open, for each one. */
+	if (s->pubfd < 0 || strcmp(s->pubdir, dst) != 0 ||
+	    fstat(s->pubfd, &st) < 0 || st.st_nlink == 0) {
+		if (s->pubfd >= 0)
+			close(s->pubfd);
+		s->pubfd = -1;
+		if (strlen(dst) >= sizeof s->pubdir) {
+			errno = ENAMETOOLONG;
+			goto bad;
+		}
+		if (fsx_mkdirs(dst, 0755) < 0 || (s->pubfd = open(dst,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			goto bad;
+		strcpy(s->pubdir, dst);
 	}
-	*slash = '/';
-	if (fsx_rename(path, dst) < 0) {
-		e = errno;
-		unlink(path);
-		errno = e;
-		return -1;
-	}
+	if (renameat(AT_FDCWD, path, s->pubfd, slash + 1) < 0 ||
+	    fsync(s->pubfd) < 0)
+		goto bad;
 	return 0;
+bad:
+	e = errno;
+	unlink(path);
+	errno = e;
+	return -1;
 }
 
 void

@@ -33,6 +33,8 @@ struct spool {
 	int	lockfd;
 	int	ackfd;		/* the ack file this process writes, or -1 */
 	char	ackname[72];
+	int	pubfd;		/* directory of the last publish, or -1 */
+	char	pubdir[PATH_MAX];
 };
 
 struct spool_obj {
