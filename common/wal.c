@@ -22,21 +22,20 @@ wal_put32(unsigned char *p, uint32_t v)
 void
 wal_checksum(int bigend, const unsigned char *p, size_t n, uint32_t *s)
 {
-	uint32_t s1 = s[0], s2 = s[1], x0, x1;
+	uint32_t s1 = s[0], s2 = s[1], x[2];
 	size_t i;
+	/* Words in the byte order the magic names; loaded whole, then
+	 * swapped if that order is not the machine's. */
+	int swap = bigend != (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__);
 
 	for (i = 0; i + 8 <= n; i += 8) {
-		if (bigend) {
-			x0 = wal_get32(p + i);
-			x1 = wal_get32(p + i + 4);
-		} else {
-			x0 = (uint32_t)p[i + 3] << 24 | (uint32_t)p[i + 2] << 16 |
-			    (uint32_t)p[i + 1] << 8 | p[i];
-			x1 = (uint32_t)p[i + 7] << 24 | (uint32_t)p[i + 6] << 16 |
-			    (uint32_t)p[i + 5] << 8 | p[i + 4];
+		memcpy(x, p + i, 8);
+		if (swap) {
+			x[0] = __builtin_bswap32(x[0]);
+			x[1] = __builtin_bswap32(x[1]);
 		}
-		s1 += x0 + s2;
-		s2 += x1 + s1;
+		s1 += x[0] + s2;
+		s2 += x[1] + s1;
 	}
 	s[0] = s1;
 	s[1] = s2;
