@@ -174,7 +174,7 @@ main(int argc, char **argv)
 		snprintf(prefix, sizeof prefix, "generations/%s/", gen);
 	else
 		snprintf(prefix, sizeof prefix, "generations/");
-	if ((code = restore_list(b, prefix, &objs, &n)) != BE_OK) {
+	if ((code = replica_list(b, prefix, &objs, &n)) != BE_OK) {
 		snprintf(err, sizeof err, "%s", b->err);
 		b->ops->close(b);
 		log_fatal(code == BE_PERM ? 100 : 111, "%s", err);

@@ -171,7 +171,7 @@ run(const struct args *a, const struct restore_opts *o, uint64_t par,
 		snprintf(prefix, sizeof prefix, "generations/%s/", o->gen);
 	else
 		snprintf(prefix, sizeof prefix, "generations/");
-	if ((rc = restore_list(b, prefix, &objs, &nobjs)) != BE_OK) {
+	if ((rc = replica_list(b, prefix, &objs, &nobjs)) != BE_OK) {
 		snprintf(err, errlen, "%s", b->err);
 		b->ops->close(b);
 		return rc == BE_PERM ? 100 : 111;

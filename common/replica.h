@@ -15,4 +15,11 @@
 struct backend *replica_open(const char *url, int create, char *err,
     size_t errlen, int *code);
 
+/*
+ * Lists every object under prefix ("generations/" for the whole replica)
+ * into a malloc'd array. Returns a BE_* code; on failure b->err says why.
+ */
+int replica_list(struct backend *b, const char *prefix,
+    struct backend_obj **objs, size_t *n);
+
 #endif

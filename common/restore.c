@@ -206,49 +206,6 @@ restore_plan_free(struct restore_plan *p)
 	p->nwal = 0;
 }
 
-struct listing {
-	struct backend_obj	*v;
-	size_t			n, cap;
-};
-
-static int
-list_cb(void *ctx, const struct backend_obj *o)
-{
-	struct listing *l = ctx;
-	struct backend_obj *v;
-	size_t cap;
-
-	if (l->n == l->cap) {
-		cap = l->cap ? 2 * l->cap : 256;
-		if ((v = realloc(l->v, cap * sizeof *v)) == NULL)
-			return BE_TEMP;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *o;
-	return 0;
-}
-
-int
-restore_list(struct backend *b, const char *prefix, struct backend_obj **objs,
-    size_t *n)
-{
-	struct listing l = { NULL, 0, 0 };
-	int rc;
-
-	b->err[0] = '\0';
-	rc = b->ops->list(b, prefix, list_cb, &l);
-	if (rc != BE_OK) {
-		if (b->err[0] == '\0')
-			snprintf(b->err, sizeof b->err, "unable to list %s: %s",
-			    b->where, strerror(ENOMEM));
-		free(l.v);
-		return rc == BE_NOENT ? BE_TEMP : rc;
-	}
-	*objs = l.v;
-	*n = l.n;
-	return BE_OK;
-}
 
 /*
  * Times.

@@ -80,12 +80,6 @@ int restore_plan(const struct backend_obj *objs, size_t n,
     size_t errlen);
 void restore_plan_free(struct restore_plan *p);
 
-/*
- * Lists every object under prefix ("generations/" for the whole replica)
- * into a malloc'd array. Returns a BE_* code; on failure b->err says why.
- */
-int restore_list(struct backend *b, const char *prefix,
-    struct backend_obj **objs, size_t *n);
 
 /*
  * Rebuilds the database of plan p at the path out, which must not exist.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "replica.h"
 #include "ship.h"
 
 static int64_t
@@ -153,30 +154,6 @@ struct rgen {
 	uint32_t	min_idx;	/* lowest retained snapshot index */
 };
 
-struct rstate {
-	struct backend_obj	*v;
-	size_t			n, cap;
-};
-
-static int
-collect(void *ctx, const struct backend_obj *o)
-{
-	struct rstate *st = ctx;
-	struct backend_obj *v;
-	struct name n;
-
-	if (name_parse(o->name, &n) < 0)
-		return 0;
-	if (st->n == st->cap) {
-		st->cap = st->cap ? st->cap * 2 : 256;
-		if ((v = realloc(st->v, st->cap * sizeof *v)) == NULL)
-			return -1;
-		st->v = v;
-	}
-	st->v[st->n++] = *o;
-	return 0;
-}
-
 static struct rgen *
 find_gen(struct rgen **gv, size_t *ng, const char *id)
 {
@@ -199,57 +176,57 @@ int
 ship_retention(struct backend *b, int64_t retention_ms, int64_t now_ns,
     const char *keep_gen, int *removed)
 {
-	struct rstate st = { NULL, 0, 0 };
+	struct backend_obj *objs = NULL;
 	struct rgen *gv = NULL, *gp;
 	const char **del = NULL;
 	int64_t cutoff = now_ns - retention_ms * 1000000, best = INT64_MIN;
-	size_t ng = 0, nd = 0, i, older = SIZE_MAX;
+	size_t ng = 0, nd = 0, i, older = SIZE_MAX, total, nobj = 0;
 	struct name n;
 	int rc;
 
 	*removed = 0;
-	if ((rc = b->ops->list(b, "generations/", collect, &st)) != BE_OK) {
-		if (rc < 0 || (rc != BE_TEMP && rc != BE_PERM))
-			rc = BE_TEMP;
-		free(st.v);
+	if ((rc = replica_list(b, "generations/", &objs, &total)) != BE_OK)
 		return rc;
-	}
+	/* Only object names count: keep those, in place. */
+	for (i = 0; i < total; i++)
+		if (name_parse(objs[i].name, &n) == 0)
+			objs[nobj++] = objs[i];
 	/* The newest snapshot older than the window keeps every moment of
 	 * the window restorable. */
-	for (i = 0; i < st.n; i++) {
-		name_parse(st.v[i].name, &n);
-		if (n.kind == NAME_SNAPSHOT && st.v[i].mtime_ns < cutoff &&
-		    st.v[i].mtime_ns > best) {
-			best = st.v[i].mtime_ns;
+	for (i = 0; i < nobj; i++) {
+		name_parse(objs[i].name, &n);
+		if (n.kind == NAME_SNAPSHOT && objs[i].mtime_ns < cutoff &&
+		    objs[i].mtime_ns > best) {
+			best = objs[i].mtime_ns;
 			older = i;
 		}
 	}
-	for (i = 0; i < st.n; i++) {
-		name_parse(st.v[i].name, &n);
+	for (i = 0; i < nobj; i++) {
+		name_parse(objs[i].name, &n);
 		if ((gp = find_gen(&gv, &ng, n.gen)) == NULL) {
 			rc = BE_TEMP;
 			goto out;
 		}
 		if (n.kind != NAME_SNAPSHOT ||
-		    (st.v[i].mtime_ns < cutoff && i != older))
+		    (objs[i].mtime_ns < cutoff && i != older))
 			continue;
 		gp->keep = 1;
 		if (n.idx < gp->min_idx)
 			gp->min_idx = n.idx;
 	}
-	if ((del = calloc(st.n + 1, sizeof *del)) == NULL) {
+	if ((del = calloc(nobj + 1, sizeof *del)) == NULL) {
 		rc = BE_TEMP;
 		goto out;
 	}
-	for (i = 0; i < st.n; i++) {
-		name_parse(st.v[i].name, &n);
+	for (i = 0; i < nobj; i++) {
+		name_parse(objs[i].name, &n);
 		gp = find_gen(&gv, &ng, n.gen);
 		if (keep_gen != NULL && strcmp(n.gen, keep_gen) == 0 &&
 		    !gp->keep)
 			continue;	/* being shipped: no snapshot yet */
 		if (gp->keep && n.idx >= gp->min_idx)
 			continue;
-		del[nd++] = st.v[i].name;
+		del[nd++] = objs[i].name;
 	}
 	rc = BE_OK;
 	if (nd > 0) {
@@ -262,7 +239,7 @@ ship_retention(struct backend *b, int64_t retention_ms, int64_t now_ns,
 out:
 	free(del);
 	free(gv);
-	free(st.v);
+	free(objs);
 	return rc;
 }
 
