@@ -243,6 +243,72 @@ out:
 	return rc;
 }
 
+static int
+name_cmp_str(const void *a, const void *b)
+{
+	return strcmp(((const struct backend_obj *)a)->name,
+	    ((const struct backend_obj *)b)->name);
+}
+
+/*
+ * Checks the ack against the replica: every spool object the ack
+ * confirms must be there. A replica that was wiped, or a name reused for
+ * another destination, would otherwise never get them. If one is
+ * missing, the ack is reset and everything in the spool ships again.
+ * Returns a BE_* code.
+ */
+static int
+ship_verify(struct spool *sp, struct backend *b, const char *replica)
+{
+	char (*gens)[NAME_GEN_LEN + 1];
+	struct backend_obj *objs = NULL, key;
+	struct spool_ack a;
+	struct spool_list l;
+	size_t nobj, ngen, g, i;
+	int rank = -1, rc, missing = 0;
+
+	if (spool_ack_read(sp, replica, &a) <= 0 || a.gen[0] == '\0')
+		return BE_OK;
+	if ((rc = replica_list(b, "generations/", &objs, &nobj)) != BE_OK)
+		return rc;
+	qsort(objs, nobj, sizeof *objs, name_cmp_str);
+	if (spool_generations(sp, &gens, &ngen) < 0) {
+		free(objs);
+		return BE_TEMP;
+	}
+	for (g = 0; g < ngen; g++)
+		if (strcmp(gens[g], a.gen) == 0)
+			rank = (int)g;
+	for (g = 0; g < ngen && (int)g <= rank && !missing; g++) {
+		if (spool_list_gen(sp, gens[g], &l) < 0)
+			continue;
+		for (i = 0; i < l.n && !missing; i++) {
+			if (!spool_ack_covers(&a, rank, (int)g, &l.v[i]))
+				continue;
+			name_format(&l.v[i].n, key.name);
+			if (bsearch(&key, objs, nobj, sizeof *objs,
+			    name_cmp_str) == NULL) {
+				log_warn("%s lacks %s, which acks/%s confirms: "
+				    "shipping everything in the spool again",
+				    b->where, key.name, replica);
+				missing = 1;
+			}
+		}
+		spool_list_free(&l);
+	}
+	free(gens);
+	free(objs);
+	if (missing) {
+		memset(&a, 0, sizeof a);
+		if (spool_ack_write(sp, replica, &a) < 0) {
+			snprintf(b->err, sizeof b->err, "unable to write "
+			    "acks/%s: %s", replica, strerror(errno));
+			return BE_TEMP;
+		}
+	}
+	return BE_OK;
+}
+
 static volatile sig_atomic_t stopping;
 
 /* Reads once from fd, which poll found readable (no O_NONBLOCK: the
@@ -277,6 +343,10 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 	if (r == 0 && spool_ack_write(sp, o->replica, &a) < 0)
 		log_fatal(111, "unable to write %s/acks/%s: %s", sp->dir,
 		    o->replica, strerror(errno));
+	if ((r = ship_verify(sp, b, o->replica)) == BE_PERM)
+		log_fatal(100, "%s", b->err);
+	else if (r != BE_OK)
+		log_fatal(111, "%s", b->err);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

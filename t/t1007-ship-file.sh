@@ -55,6 +55,13 @@ test_expect_success 'a damaged ack confirms nothing: everything is shipped again
 	test_cmp ack.good spool/acks/file
 '
 
+test_expect_success 'a replica wiped behind its ack is shipped again' '
+	rm -rf rep &&
+	ls-ship-file -1 -r 0 spool rep 2>err &&
+	grep -q "^ls-ship-file: warning: rep lacks generations/.* which acks/file confirms: shipping everything in the spool again$" err &&
+	while read n; do cmp spool/$n rep/$n || exit 1; done <names
+'
+
 test_expect_success 'a refused write exits 100 and leaves no partial object' '
 	mkdir bad && echo x >bad/generations &&
 	test_expect_code 100 ls-ship-file -1 -n bad -r 0 spool bad 2>err &&

@@ -1,0 +1,540 @@
+/*
+ * ls-replicate: the supervisor. One ls-watch per database, one shipper
+ * per replica; it holds every pipe itself (so either end can restart
+ * without losing it), fans ls-watch's lines out to the shippers, restarts
+ * children that fail for a temporary reason, and stops in order: ls-watch
+ * first, then each shipper once it has shipped everything.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "dur.h"
+#include "log.h"
+
+#define USAGE "ls-replicate [-nv] [-d FD] [-config FILE] [DB URL...]"
+
+extern char **environ;
+
+enum role { WATCH, SHIP };
+
+struct child {
+	enum role	role;
+	size_t		db;		/* index into conf.db */
+	char		*argv[32];
+	int		nargv;
+	pid_t		pid;		/* 0: not running */
+	int		done;		/* exited for good */
+	int		in[2];		/* stdin pipe (shippers) */
+	int		out[2];		/* stdout pipe (ls-watch) */
+	int		ready[2];	/* readiness pipe */
+	int		is_ready;
+	int64_t		started_ms, restart_at_ms, backoff_ms;
+	char		linebuf[4096];	/* ls-watch output not yet a line */
+	size_t		linelen;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Programs are looked for beside this one, then on PATH. */
+static char bindir[PATH_MAX];
+
+static void
+find_bindir(void)
+{
+	ssize_t n = readlink("/proc/self/exe", bindir, sizeof bindir - 1);
+	char *slash;
+
+	if (n <= 0) {
+		bindir[0] = '\0';
+		return;
+	}
+	bindir[n] = '\0';
+	if ((slash = strrchr(bindir, '/')) != NULL)
+		*slash = '\0';
+}
+
+static char *
+prog_path(const char *name)
+{
+	char buf[PATH_MAX + 64];
+
+	if (bindir[0] != '\0') {
+		snprintf(buf, sizeof buf, "%s/%s", bindir, name);
+		if (access(buf, X_OK) == 0)
+			return strdup(buf);
+	}
+	return strdup(name);
+}
+
+static void
+arg(struct child *c, const char *s)
+{
+	if (c->nargv < 30 && (c->argv[c->nargv++] = strdup(s)) == NULL)
+		log_fatal(111, "out of memory");
+	c->argv[c->nargv] = NULL;
+}
+
+static void
+arg_dur(struct child *c, const char *flag, int64_t ms)
+{
+	char buf[32];
+
+	if (ms == CONF_UNSET)
+		return;
+	snprintf(buf, sizeof buf, "%lldms", (long long)ms);
+	arg(c, flag);
+	arg(c, buf);
+}
+
+static void
+arg_count(struct child *c, const char *flag, int64_t n)
+{
+	char buf[32];
+
+	if (n == CONF_UNSET)
+		return;
+	snprintf(buf, sizeof buf, "%lld", (long long)n);
+	arg(c, flag);
+	arg(c, buf);
+}
+
+static void
+mkpipe(int *p, int nonblock_w)
+{
+	if (pipe2(p, O_CLOEXEC) < 0)
+		log_fatal(111, "unable to create a pipe: %s", strerror(errno));
+	if (nonblock_w)
+		fcntl(p[1], F_SETFL, O_NONBLOCK);
+}
+
+/* The spool of a database: the configured one, or DIR/.BASE-ls. */
+static char *
+spool_of(const struct conf_db *d)
+{
+	char buf[PATH_MAX];
+	const char *slash;
+
+	if (d->spool != NULL)
+		return strdup(d->spool);
+	slash = strrchr(d->path, '/');
+	if (slash == NULL)
+		snprintf(buf, sizeof buf, ".%s-ls", d->path);
+	else
+		snprintf(buf, sizeof buf, "%.*s/.%s-ls",
+		    (int)(slash - d->path), d->path, slash + 1);
+	return strdup(buf);
+}
+
+static size_t
+plan(const struct conf *cf, struct child **out)
+{
+	struct child *v;
+	size_t n = 0, cap = 0, i, j;
+
+	for (i = 0; i < cf->ndb; i++)
+		cap += 1 + cf->db[i].nrep;
+	if ((v = calloc(cap, sizeof *v)) == NULL)
+		log_fatal(111, "out of memory");
+	for (i = 0; i < cf->ndb; i++) {
+		const struct conf_db *d = &cf->db[i];
+		char *spool = spool_of(d), *p;
+		struct child *w = &v[n++];
+		int64_t snap = d->snapshot_ms;
+
+		w->role = WATCH;
+		w->db = i;
+		p = prog_path("ls-watch");
+		arg(w, p);
+		free(p);
+		if (log_verbose)
+			arg(w, "-v");
+		arg(w, "-d");
+		arg(w, "3");
+		arg_dur(w, "-i", d->monitor_ms);
+		arg_dur(w, "-k", d->checkpoint_ms);
+		arg_count(w, "-c", d->min_pages);
+		arg_count(w, "-C", d->max_pages);
+		arg_count(w, "-T", d->trunc_pages);
+		/* Snapshots serve every replica: the most frequent asked. */
+		for (j = 0; j < d->nrep; j++)
+			if (d->rep[j].snapshot_ms > 0 && (snap == CONF_UNSET ||
+			    d->rep[j].snapshot_ms < snap))
+				snap = d->rep[j].snapshot_ms;
+		arg_dur(w, "-s", snap);
+		arg(w, d->path);
+		arg(w, spool);
+		mkpipe(w->out, 0);
+		for (j = 0; j < d->nrep; j++) {
+			const struct conf_replica *r = &d->rep[j];
+			struct child *s = &v[n++];
+			char name[64];
+
+			s->role = SHIP;
+			s->db = i;
+			snprintf(name, sizeof name, "ls-ship-%s", r->type);
+			p = prog_path(name);
+			arg(s, p);
+			free(p);
+			if (log_verbose)
+				arg(s, "-v");
+			arg(s, "-d");
+			arg(s, "3");
+			arg(s, "-n");
+			arg(s, r->name);
+			arg_dur(s, "-r", r->retention_ms);
+			arg_dur(s, "-R", r->retention_check_ms);
+			arg(s, spool);
+			arg(s, r->url);
+			/* Lines are wake-ups: when a shipper is down and its
+			 * pipe is full, dropping one loses nothing. */
+			mkpipe(s->in, 1);
+		}
+		free(spool);
+	}
+	*out = v;
+	return n;
+}
+
+static void
+start(struct child *c)
+{
+	pid_t pid;
+
+	mkpipe(c->ready, 0);
+	c->is_ready = 0;
+	if ((pid = fork()) < 0) {
+		log_warn("unable to start %s: %s", c->argv[0], strerror(errno));
+		close(c->ready[0]);
+		close(c->ready[1]);
+		c->restart_at_ms = now_ms() + 1000;
+		return;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (c->role == WATCH) {
+			dup2(nul, 0);
+			dup2(c->out[1], 1);
+		} else {
+			dup2(c->in[0], 0);
+			dup2(nul, 1);
+		}
+		dup2(c->ready[1], 3);
+		execv(c->argv[0], c->argv);
+		if (strchr(c->argv[0], '/') == NULL)
+			execvp(c->argv[0], c->argv);
+		fprintf(stderr, "ls-replicate: fatal: unable to run %s: %s\n",
+		    c->argv[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	close(c->ready[1]);
+	c->ready[1] = -1;
+	c->pid = pid;
+	c->started_ms = now_ms();
+	log_info("started %s (pid %d)", c->argv[0], (int)pid);
+}
+
+static volatile int stopping;
+
+int
+main(int argc, char **argv)
+{
+	struct conf cf;
+	struct child *ch;
+	struct signalfd_siginfo si;
+	struct pollfd *pfd;
+	char err[1024], *cfile = NULL;
+	const char *lsconf = NULL;
+	size_t n, i, j, np;
+	sigset_t mask;
+	uint64_t v;
+	int c, sfd, check = 0, ready_fd = -1, all_ready_sent = 0;
+	int64_t t, wait, deadline = 0;
+	int code = 0;
+
+	PROG = "ls-replicate";
+	/* Go-style long flag for the config, as litestream has it. */
+	for (i = 1; i + 1 < (size_t)argc; i++)
+		if (strcmp(argv[i], "-config") == 0 ||
+		    strcmp(argv[i], "--config") == 0) {
+			cfile = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2],
+			    (size_t)(argc - (int)i - 1) * sizeof *argv);
+			argc -= 2;
+			break;
+		}
+	while ((c = getopt(argc, argv, "nvd:")) != -1) {
+		switch (c) {
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			log_verbose = 1;
+			break;
+		case 'd':
+			if (dur_parse_uint(optarg, 1 << 20, &v) < 0 || v < 3 ||
+			    fcntl((int)v, F_GETFD) < 0)
+				log_fatal(100, "-d %s: not an open descriptor "
+				    ">= 3", optarg);
+			ready_fd = (int)v;
+			break;
+		default:
+			log_usage(USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	for (char **e = environ; *e != NULL; e++)
+		if (strncmp(*e, "LS_CONFIG=", 10) == 0)
+			lsconf = *e + 10;
+	if (argc > 0) {
+		if (cfile != NULL)
+			log_fatal(100, "a config file and a command-line "
+			    "database are mutually exclusive");
+		if (argc < 2)
+			log_usage(USAGE);
+		if (conf_args(argv[0], argv + 1, (size_t)argc - 1, &cf, err,
+		    sizeof err) < 0)
+			log_fatal(100, "%s", err);
+	} else {
+		if (cfile == NULL)
+			cfile = (char *)(lsconf != NULL && *lsconf ? lsconf :
+			    "/etc/ls.conf");
+		if (conf_load(cfile, environ, &cf, err, sizeof err) < 0) {
+			fprintf(stderr, "%s: fatal: %s\n", PROG, err);
+			return 100;
+		}
+	}
+	if (check) {
+		printf("configuration OK\n");
+		conf_free(&cf);
+		return 0;
+	}
+	find_bindir();
+	n = plan(&cf, &ch);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		log_fatal(111, "unable to create a signalfd: %s",
+		    strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < n; i++)
+		start(&ch[i]);
+	if ((pfd = calloc(2 * n + 1, sizeof *pfd)) == NULL)
+		log_fatal(111, "out of memory");
+
+	for (;;) {
+		t = now_ms();
+		wait = -1;
+		for (i = 0; i < n; i++) {
+			struct child *k = &ch[i];
+
+			/* Stopping, a shipper that is down gets one last
+			 * run: its input has ended, so it ships and exits. */
+			if (k->pid == 0 && !k->done && stopping &&
+			    k->role == SHIP) {
+				start(k);
+				k->done = 1;
+			} else if (k->pid == 0 && !k->done && !stopping) {
+				if (t >= k->restart_at_ms)
+					start(k);
+				else if (wait < 0 || k->restart_at_ms - t < wait)
+					wait = k->restart_at_ms - t;
+			}
+		}
+		if (stopping && (wait < 0 || deadline - t < wait))
+			wait = deadline - t > 0 ? deadline - t : 0;
+		np = 0;
+		pfd[np].fd = sfd;
+		pfd[np++].events = POLLIN;
+		for (i = 0; i < n; i++) {
+			pfd[np].fd = ch[i].role == WATCH ? ch[i].out[0] : -1;
+			pfd[np++].events = POLLIN;
+			pfd[np].fd = ch[i].pid != 0 && !ch[i].is_ready ?
+			    ch[i].ready[0] : -1;
+			pfd[np++].events = POLLIN;
+		}
+		if (poll(pfd, np, (int)(wait > INT32_MAX ? INT32_MAX : wait)) <
+		    0 && errno != EINTR)
+			log_fatal(111, "poll: %s", strerror(errno));
+		while (read(sfd, &si, sizeof si) == sizeof si) {
+			if (si.ssi_signo == SIGCHLD)
+				continue;
+			if (stopping) {
+				log_warn("second signal: stopping at once");
+				deadline = 0;
+				continue;
+			}
+			stopping = 1;
+			deadline = now_ms() + cf.shutdown_ms;
+			log_info("stopping: ls-watch first, then the shippers");
+			for (i = 0; i < n; i++) {
+				if (ch[i].role != WATCH)
+					continue;
+				if (ch[i].pid != 0) {
+					kill(ch[i].pid, SIGTERM);
+					continue;
+				}
+				ch[i].done = 1;
+				if (ch[i].out[1] >= 0)
+					close(ch[i].out[1]);
+				ch[i].out[1] = -1;
+			}
+		}
+		/* Children that ended. */
+		for (;;) {
+			int st;
+			pid_t pid = waitpid(-1, &st, WNOHANG);
+
+			if (pid <= 0)
+				break;
+			for (i = 0; i < n && ch[i].pid != pid; i++)
+				;
+			if (i == n)
+				continue;
+			struct child *k = &ch[i];
+			int ec = WIFEXITED(st) ? WEXITSTATUS(st) : 128 +
+			    WTERMSIG(st);
+
+			k->pid = 0;
+			if (k->ready[0] >= 0)
+				close(k->ready[0]);
+			k->ready[0] = -1;
+			if (stopping) {
+				k->done = 1;
+				if (ec != 0)
+					code = 111;
+				if (k->role == WATCH && k->out[1] >= 0) {
+					/* Its last lines are in the pipe:
+					 * they are forwarded, then the
+					 * shippers' input ends. */
+					close(k->out[1]);
+					k->out[1] = -1;
+				}
+				continue;
+			}
+			if (ec == 100 || ec == 126 || ec == 127) {
+				log_warn("%s exited %d: not restarting it "
+				    "(fix the cause, then restart)", k->argv[0],
+				    ec);
+				k->done = 1;
+				code = 100;
+				continue;
+			}
+			if (t - k->started_ms > 60000)
+				k->backoff_ms = 0;
+			k->backoff_ms = k->backoff_ms ? 2 * k->backoff_ms : 1000;
+			if (k->backoff_ms > 60000)
+				k->backoff_ms = 60000;
+			k->restart_at_ms = now_ms() + k->backoff_ms;
+			log_warn("%s %s %d, restart in %llds", k->argv[0],
+			    WIFEXITED(st) ? "exited" : "was killed by signal",
+			    WIFEXITED(st) ? ec : WTERMSIG(st),
+			    (long long)k->backoff_ms / 1000);
+		}
+		/* Lines from each ls-watch, to its database's shippers. */
+		for (i = 0; i < n; i++) {
+			struct child *k = &ch[i];
+			ssize_t r;
+			char *nl;
+
+			if (k->role != WATCH || k->out[0] < 0)
+				continue;
+			if (!(pfd[1 + 2 * i].revents & (POLLIN | POLLHUP)))
+				continue;
+			r = read(k->out[0], k->linebuf + k->linelen,
+			    sizeof k->linebuf - k->linelen);
+			if (r == 0) {	/* every writer gone: stopped */
+				close(k->out[0]);
+				k->out[0] = -1;
+				for (j = 0; j < n; j++)
+					if (ch[j].role == SHIP &&
+					    ch[j].db == k->db && ch[j].in[1] >= 0) {
+						close(ch[j].in[1]);
+						ch[j].in[1] = -1;
+					}
+				continue;
+			}
+			if (r < 0)
+				continue;
+			k->linelen += (size_t)r;
+			while ((nl = memchr(k->linebuf, '\n', k->linelen)) !=
+			    NULL) {
+				size_t len = (size_t)(nl - k->linebuf) + 1;
+
+				for (j = 0; j < n; j++)
+					if (ch[j].role == SHIP && ch[j].db == k->db &&
+					    ch[j].in[1] >= 0 &&
+					    write(ch[j].in[1], k->linebuf, len) < 0 &&
+					    errno != EAGAIN)
+						log_warn("unable to wake %s: %s",
+						    ch[j].argv[0], strerror(errno));
+				memmove(k->linebuf, nl + 1, k->linelen - len);
+				k->linelen -= len;
+			}
+			if (k->linelen == sizeof k->linebuf)
+				k->linelen = 0;	/* not lines: drop */
+		}
+		/* Readiness of each child; ours once all are. */
+		for (i = 0; i < n; i++) {
+			char b;
+
+			if (pfd[2 + 2 * i].fd >= 0 &&
+			    (pfd[2 + 2 * i].revents & POLLIN) &&
+			    read(ch[i].ready[0], &b, 1) == 1)
+				ch[i].is_ready = 1;
+		}
+		if (ready_fd >= 0 && !all_ready_sent) {
+			for (i = 0; i < n && ch[i].is_ready; i++)
+				;
+			if (i == n) {
+				if (write(ready_fd, "\n", 1) < 0)
+					log_warn("unable to notify readiness: %s",
+					    strerror(errno));
+				close(ready_fd);
+				all_ready_sent = 1;
+			}
+		}
+		if (stopping) {
+			for (i = 0; i < n && (ch[i].pid == 0); i++)
+				;
+			if (i == n) {
+				log_info("stopped");
+				return code;
+			}
+			if (now_ms() >= deadline) {
+				log_warn("stop timed out: killing what is left");
+				for (i = 0; i < n; i++)
+					if (ch[i].pid != 0)
+						kill(ch[i].pid, SIGKILL);
+				deadline = INT64_MAX;
+				code = 111;
+			}
+		}
+	}
+}

@@ -1,0 +1,521 @@
+/*
+ * conf: reading ls-replicate's configuration (format in
+ * ls-replicate.conf(5)) with inih. inih does not report line numbers or
+ * empty sections, so lines reach it through a reader that counts them,
+ * notes where each section starts, and strips leading blanks (an indented
+ * key is a key, not the continuation of the value above).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ini.h>
+
+#include "conf.h"
+#include "dur.h"
+#include "fsx.h"
+#include "spool.h"
+
+#define LINE_MAX_INI	199	/* inih's line buffer, less the NUL */
+
+struct parse {
+	struct conf	*c;
+	char *const	*env;
+	FILE		*f;
+	int		line;
+	int		sect_line;	/* line of the section being read */
+	int		kind;		/* 0 global, 1 db, 2 replica */
+	int		failed;
+	char		*err;
+	size_t		errlen;
+};
+
+static void
+fail(struct parse *p, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (p->failed)
+		return;
+	p->failed = 1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(p->err, p->errlen, "%s:%d: %s", p->c->file, line, msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", p->c->file, msg);
+}
+
+static void
+rep_init(struct conf_replica *r)
+{
+	memset(r, 0, sizeof *r);
+	r->retention_ms = r->retention_check_ms = CONF_UNSET;
+	r->sync_ms = r->snapshot_ms = r->validation_ms = CONF_UNSET;
+}
+
+static void
+db_init(struct conf_db *d)
+{
+	memset(d, 0, sizeof *d);
+	d->monitor_ms = d->checkpoint_ms = d->snapshot_ms = CONF_UNSET;
+	d->min_pages = d->max_pages = d->trunc_pages = CONF_UNSET;
+}
+
+/* The line reader inih calls: counts lines, starts sections. */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	char buf[1024], *s, *e;
+	size_t n;
+
+	if (fgets(buf, sizeof buf, p->f) == NULL)
+		return NULL;
+	p->line++;
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] != '\n' && !feof(p->f)) {
+		fail(p, p->line, "line longer than %d characters", LINE_MAX_INI);
+		while (fgets(buf, sizeof buf, p->f) != NULL &&
+		    buf[strlen(buf) - 1] != '\n')
+			;
+		buf[0] = '\0';
+	}
+	for (s = buf; *s == ' ' || *s == '\t'; s++)
+		;
+	if (strlen(s) > (size_t)LINE_MAX_INI + 1 ||
+	    (strlen(s) == (size_t)LINE_MAX_INI + 1 && s[LINE_MAX_INI] != '\n')) {
+		fail(p, p->line, "line longer than %d characters", LINE_MAX_INI);
+		*s = '\0';
+	}
+	if (*s == '[') {
+		e = strchr(s, ']');
+		if (e == NULL)
+			fail(p, p->line, "section header without ']'");
+		else {
+			*e = '\0';
+			p->sect_line = p->line;
+			if (strcmp(s + 1, "db") == 0) {
+				struct conf_db *v = realloc(p->c->db,
+				    (p->c->ndb + 1) * sizeof *v);
+
+				if (v == NULL) {
+					fail(p, p->line, "out of memory");
+				} else {
+					p->c->db = v;
+					db_init(&v[p->c->ndb]);
+					v[p->c->ndb++].line = p->line;
+					p->kind = 1;
+				}
+			} else if (strcmp(s + 1, "replica") == 0) {
+				struct conf_db *d;
+				struct conf_replica *v;
+
+				if (p->c->ndb == 0) {
+					fail(p, p->line, "[replica] before any [db]");
+				} else {
+					d = &p->c->db[p->c->ndb - 1];
+					v = realloc(d->rep, (d->nrep + 1) * sizeof *v);
+					if (v == NULL)
+						fail(p, p->line, "out of memory");
+					else {
+						d->rep = v;
+						rep_init(&v[d->nrep]);
+						v[d->nrep++].line = p->line;
+						p->kind = 2;
+					}
+				}
+			} else if (strcmp(s + 1, "global") == 0)
+				p->kind = 0;
+			else
+				fail(p, p->line, "unknown section [%s] (known: "
+				    "[global], [db], [replica])", s + 1);
+			*e = ']';
+		}
+	}
+	snprintf(str, (size_t)num, "%s", s);
+	return str;
+}
+
+/* Expands ${VAR} and $$ in v; a lone '$' stays. malloc'd, or NULL with
+ * the failure recorded. */
+static char *
+expand(struct parse *p, const char *v)
+{
+	char *out, *o, name[128];
+	const char *q, *end, *val;
+	size_t cap = strlen(v) + 1, need, k, nl;
+	char *const *e;
+
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	for (o = out, q = v; *q != '\0'; ) {
+		val = NULL;
+		if (q[0] == '$' && q[1] == '$') {
+			val = "$";
+			end = q + 2;
+		} else if (q[0] == '$' && q[1] == '{' &&
+		    (end = strchr(q, '}')) != NULL) {
+			nl = (size_t)(end - q - 2);
+			if (nl == 0 || nl >= sizeof name) {
+				fail(p, p->line, "bad variable reference");
+				free(out);
+				return NULL;
+			}
+			memcpy(name, q + 2, nl);
+			name[nl] = '\0';
+			for (e = p->env; e != NULL && *e != NULL; e++)
+				if (strncmp(*e, name, nl) == 0 && (*e)[nl] == '=')
+					val = *e + nl + 1;
+			if (val == NULL) {
+				fail(p, p->line, "${%s} is not set", name);
+				free(out);
+				return NULL;
+			}
+			end++;
+		} else {
+			*o++ = *q++;
+			continue;
+		}
+		k = strlen(val);
+		need = (size_t)(o - out) + k + strlen(end) + 1;
+		if (need > cap) {
+			size_t used = (size_t)(o - out);
+			char *n2 = realloc(out, need);
+
+			if (n2 == NULL) {
+				free(out);
+				return NULL;
+			}
+			out = n2;
+			o = out + used;
+			cap = need;
+		}
+		memcpy(o, val, k);
+		o += k;
+		q = end;
+	}
+	*o = '\0';
+	return out;
+}
+
+static int
+set_dur(struct parse *p, const char *key, const char *v, int64_t *dst,
+    int positive)
+{
+	int64_t ms;
+
+	if (dur_parse(v, &ms) < 0 || (positive && ms == 0)) {
+		fail(p, p->line, "%s: '%s' is not a %sduration (like 1s, 10m, "
+		    "24h)", key, v, positive ? "positive " : "");
+		return 0;
+	}
+	*dst = ms;
+	return 1;
+}
+
+static int
+set_count(struct parse *p, const char *key, const char *v, int64_t *dst)
+{
+	uint64_t n;
+
+	if (dur_parse_uint(v, UINT32_MAX, &n) < 0) {
+		fail(p, p->line, "%s: '%s' is not a page count", key, v);
+		return 0;
+	}
+	*dst = (int64_t)n;
+	return 1;
+}
+
+static int
+set_str(struct parse *p, char **dst, const char *v)
+{
+	char *x = strdup(v);
+
+	if (x == NULL) {
+		fail(p, p->line, "out of memory");
+		return 0;
+	}
+	free(*dst);
+	*dst = x;
+	return 1;
+}
+
+/* Keys a replica or the global section share. 1 if name was one. */
+static int
+rep_key(struct parse *p, struct conf_replica *r, const char *name,
+    const char *v)
+{
+	if (strcmp(name, "retention") == 0)
+		set_dur(p, name, v, &r->retention_ms, 0);
+	else if (strcmp(name, "retention-check-interval") == 0)
+		set_dur(p, name, v, &r->retention_check_ms, 1);
+	else if (strcmp(name, "sync-interval") == 0)
+		set_dur(p, name, v, &r->sync_ms, 0);
+	else if (strcmp(name, "snapshot-interval") == 0)
+		set_dur(p, name, v, &r->snapshot_ms, 0);
+	else if (strcmp(name, "validation-interval") == 0)
+		set_dur(p, name, v, &r->validation_ms, 0);
+	else
+		return 0;
+	return 1;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *raw)
+{
+	struct parse *p = user;
+	struct conf_db *d;
+	struct conf_replica *r;
+	char *v;
+
+	(void)section;
+	if (p->failed)
+		return 1;
+	if ((v = expand(p, raw)) == NULL) {
+		if (!p->failed)
+			fail(p, p->line, "out of memory");
+		return 1;
+	}
+	if (p->kind == 0) {
+		if (strcmp(name, "shutdown-timeout") == 0)
+			set_dur(p, name, v, &p->c->shutdown_ms, 1);
+		else if (!rep_key(p, &p->c->defaults, name, v))
+			fail(p, p->line, "unknown key '%s' in [global]", name);
+	} else if (p->kind == 1) {
+		d = &p->c->db[p->c->ndb - 1];
+		if (strcmp(name, "path") == 0)
+			set_str(p, &d->path, v);
+		else if (strcmp(name, "spool") == 0 ||
+		    strcmp(name, "meta-path") == 0)
+			set_str(p, &d->spool, v);
+		else if (strcmp(name, "monitor-interval") == 0)
+			set_dur(p, name, v, &d->monitor_ms, 0);
+		else if (strcmp(name, "checkpoint-interval") == 0)
+			set_dur(p, name, v, &d->checkpoint_ms, 0);
+		else if (strcmp(name, "snapshot-interval") == 0)
+			set_dur(p, name, v, &d->snapshot_ms, 0);
+		else if (strcmp(name, "min-checkpoint-page-count") == 0)
+			set_count(p, name, v, &d->min_pages);
+		else if (strcmp(name, "max-checkpoint-page-count") == 0)
+			set_count(p, name, v, &d->max_pages);
+		else if (strcmp(name, "truncate-page-count") == 0)
+			set_count(p, name, v, &d->trunc_pages);
+		else
+			fail(p, p->line, "unknown key '%s' in [db]", name);
+	} else {
+		d = &p->c->db[p->c->ndb - 1];
+		r = &d->rep[d->nrep - 1];
+		if (strcmp(name, "name") == 0) {
+			if (!spool_replica_name_ok(v))
+				fail(p, p->line, "name: '%s': a replica name is "
+				    "1 to 64 of [A-Za-z0-9._-], not starting "
+				    "with '.'", v);
+			else
+				set_str(p, &r->name, v);
+		} else if (strcmp(name, "type") == 0)
+			set_str(p, &r->type, v);
+		else if (strcmp(name, "url") == 0) {
+			if (strstr(v, "://") == NULL)
+				fail(p, p->line, "url: '%s' is not a URL (use "
+				    "path for a directory)", v);
+			else
+				set_str(p, &r->url, v);
+		} else if (strcmp(name, "path") == 0) {
+			if (strstr(v, "://") != NULL)
+				fail(p, p->line, "path: '%s' is a URL (use url)",
+				    v);
+			else if (r->url != NULL)
+				fail(p, p->line, "path and url both given");
+			else
+				set_str(p, &r->url, v);
+		} else if (!rep_key(p, r, name, v))
+			fail(p, p->line, "unknown key '%s' in [replica]", name);
+	}
+	free(v);
+	return 1;
+}
+
+static void
+inherit(struct conf_replica *r, const struct conf_replica *g)
+{
+	if (r->retention_ms == CONF_UNSET)
+		r->retention_ms = g->retention_ms;
+	if (r->retention_check_ms == CONF_UNSET)
+		r->retention_check_ms = g->retention_check_ms;
+	if (r->sync_ms == CONF_UNSET)
+		r->sync_ms = g->sync_ms;
+	if (r->snapshot_ms == CONF_UNSET)
+		r->snapshot_ms = g->snapshot_ms;
+	if (r->validation_ms == CONF_UNSET)
+		r->validation_ms = g->validation_ms;
+}
+
+/* Checks and completes what was read: types, names, defaults. */
+static void
+finish(struct parse *p)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < p->c->ndb && !p->failed; i++) {
+		struct conf_db *d = &p->c->db[i];
+
+		if (d->path == NULL || *d->path == '\0') {
+			fail(p, d->line, "[db] has no path");
+			break;
+		}
+		for (k = 0; k < i; k++)
+			if (strcmp(p->c->db[k].path, d->path) == 0)
+				fail(p, d->line, "database %s is already "
+				    "configured at line %d", d->path,
+				    p->c->db[k].line);
+		if (d->nrep == 0)
+			fail(p, d->line, "[db] %s has no [replica]", d->path);
+		for (j = 0; j < d->nrep && !p->failed; j++) {
+			struct conf_replica *r = &d->rep[j];
+			const char *scheme = "file";
+
+			inherit(r, &p->c->defaults);
+			if (r->url == NULL) {
+				fail(p, r->line, "[replica] has neither url "
+				    "nor path");
+				break;
+			}
+			if (strstr(r->url, "://") != NULL &&
+			    strncmp(r->url, "file://", 7) != 0) {
+				static char sch[16];
+
+				snprintf(sch, sizeof sch, "%.*s",
+				    (int)(strstr(r->url, "://") - r->url),
+				    r->url);
+				scheme = sch;
+			}
+			if (r->type != NULL && strcmp(r->type, scheme) != 0 &&
+			    strstr(r->url, "://") != NULL)
+				fail(p, r->line, "type %s does not match the URL "
+				    "%s", r->type, r->url);
+			if (r->type == NULL)
+				set_str(p, &r->type, scheme);
+			if (strcmp(r->type, "file") != 0)
+				fail(p, r->line, "replica type %s is not "
+				    "supported by this build (no ls-ship-%s)",
+				    r->type, r->type);
+			if (r->name == NULL)
+				set_str(p, &r->name, r->type);
+			for (k = 0; k < j && !p->failed; k++)
+				if (strcmp(d->rep[k].name, r->name) == 0)
+					fail(p, r->line, "a replica named '%s' "
+					    "is already defined at line %d "
+					    "(give each a name)", r->name,
+					    d->rep[k].line);
+		}
+	}
+}
+
+static void
+defaults(struct conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->shutdown_ms = 30000;
+	rep_init(&c->defaults);
+}
+
+int
+conf_load(const char *file, char *const *env, struct conf *c, char *err,
+    size_t errlen)
+{
+	struct parse p;
+	int rc;
+
+	defaults(c);
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	p.env = env;
+	p.err = err;
+	p.errlen = errlen;
+	if ((c->file = strdup(file)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", file);
+		return -1;
+	}
+	if ((p.f = fopen(file, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_stream(reader, &p, handler, &p);
+	fclose(p.f);
+	if (rc > 0 && !p.failed)
+		fail(&p, rc, "not a key = value line");
+	else if (rc < 0 && !p.failed)
+		fail(&p, 0, "unable to read: %s", strerror(errno));
+	if (!p.failed && c->ndb == 0)
+		fail(&p, 0, "no [db] section");
+	if (!p.failed)
+		finish(&p);
+	return p.failed ? -1 : 0;
+}
+
+int
+conf_args(const char *db, char *const *urls, size_t n, struct conf *c,
+    char *err, size_t errlen)
+{
+	struct parse p;
+	size_t i;
+
+	defaults(c);
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	p.err = err;
+	p.errlen = errlen;
+	c->file = strdup("command line");
+	if ((c->db = calloc(1, sizeof *c->db)) == NULL ||
+	    (c->db->rep = calloc(n, sizeof *c->db->rep)) == NULL ||
+	    c->file == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->ndb = 1;
+	{
+		struct conf_replica *rep = c->db->rep;
+
+		db_init(c->db);
+		c->db->rep = rep;
+	}
+	c->db->path = strdup(db);
+	c->db->nrep = n;
+	for (i = 0; i < n; i++) {
+		rep_init(&c->db->rep[i]);
+		c->db->rep[i].url = strdup(urls[i]);
+		if (n > 1) {
+			char nm[32];
+
+			snprintf(nm, sizeof nm, "file%zu", i + 1);
+			c->db->rep[i].name = strdup(nm);
+		}
+	}
+	finish(&p);
+	return p.failed ? -1 : 0;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->ndb; i++) {
+		for (j = 0; j < c->db[i].nrep; j++) {
+			free(c->db[i].rep[j].name);
+			free(c->db[i].rep[j].type);
+			free(c->db[i].rep[j].url);
+		}
+		free(c->db[i].rep);
+		free(c->db[i].path);
+		free(c->db[i].spool);
+	}
+	free(c->db);
+	free(c->file);
+	memset(c, 0, sizeof *c);
+}

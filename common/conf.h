@@ -1,0 +1,53 @@
+/*
+ * conf: the supervisor's configuration, from an INI file or from the
+ * command line. See ls-replicate.conf(5) for the format.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A duration or count not given is CONF_UNSET. */
+#define CONF_UNSET	(-1)
+
+struct conf_replica {
+	int		line;		/* where its section starts, 0 if none */
+	char		*name;		/* ack and log name; default: its type */
+	char		*type;		/* file (s3, abs, gcs, sftp: later) */
+	char		*url;		/* the shipper's replica argument */
+	int64_t		retention_ms, retention_check_ms;
+	int64_t		sync_ms, snapshot_ms, validation_ms;
+};
+
+struct conf_db {
+	int			line;
+	char			*path;
+	char			*spool;
+	int64_t			monitor_ms, checkpoint_ms, snapshot_ms;
+	int64_t			min_pages, max_pages, trunc_pages;
+	struct conf_replica	*rep;
+	size_t			nrep;
+};
+
+struct conf {
+	char			*file;		/* NULL for the command-line form */
+	struct conf_db		*db;
+	size_t			ndb;
+	int64_t			shutdown_ms;	/* stop timeout */
+	struct conf_replica	defaults;	/* global keys replicas inherit */
+};
+
+/*
+ * Reads file. env is the environment (NULL-terminated "K=V" strings) for
+ * ${VAR} in values. Returns 0, or -1 with one line in err: "FILE:LINE:
+ * message" (or "FILE: message" when no line applies).
+ */
+int conf_load(const char *file, char *const *env, struct conf *c, char *err,
+    size_t errlen);
+/* The command-line form: one database, replicas from URLs. 0 or -1. */
+int conf_args(const char *db, char *const *urls, size_t n, struct conf *c,
+    char *err, size_t errlen);
+void conf_free(struct conf *c);
+
+#endif

@@ -1,0 +1,155 @@
+#!/bin/sh
+test_description='ls-replicate: command line and config forms, supervision, stop'
+. "$(dirname "$0")/lib.sh"
+
+usage='ls-replicate: usage: ls-replicate [-nv] [-d FD] [-config FILE] [DB URL...]'
+dump() { sql "$1" .dump | grep -v _litestream_; }
+
+# pids of ls-replicate's children of one kind
+kids() { pgrep -P "$(cat rep.pid)" -x "$1"; }
+
+test_expect_success 'usage' '
+	test_expect_code 100 ls-replicate db 2>err &&
+	echo "$usage" >expect && test_cmp expect err &&
+	test_expect_code 100 ls-replicate -config x.conf db dir 2>err &&
+	echo "ls-replicate: fatal: a config file and a command-line database are mutually exclusive" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success 'command-line form: two replicas, ready, stop, both complete' '
+	sql db "PRAGMA journal_mode=wal; CREATE TABLE t(x)" >/dev/null &&
+	{ ls-replicate -d 3 db b1 "file://$PWD/b2" 3>ready 2>rep.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s ready &&
+	for i in 1 2 3 4 5; do sql db "INSERT INTO t VALUES ($i)" || exit 1; done &&
+	python3 -c "
+import sqlite3, os, signal
+c = sqlite3.connect(\"db\", isolation_level=None)
+c.execute(\"INSERT INTO t VALUES (6)\")
+os.kill($(cat rep.pid), signal.SIGTERM)
+" &&
+	wait_for eval "! alive $(cat rep.pid)" &&
+	ls-restore -o r1.db b1 && ls-restore -o r2.db b2 &&
+	test "$(sql r1.db "SELECT group_concat(x) FROM t")" = "1,2,3,4,5,6" &&
+	dump r1.db >a && dump r2.db >b && test_cmp a b &&
+	test -d .db-ls/generations &&
+	ls .db-ls/acks >acks && printf "file1\nfile2\n" >expect && test_cmp expect acks
+'
+
+test_expect_success 'a killed shipper is restarted and catches up' '
+	{ ls-replicate -d 3 db b1 3>ready2 2>rep2.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s ready2 &&
+	old=$(kids ls-ship-file) && test -n "$old" &&
+	kill -9 $old &&
+	sql db "INSERT INTO t VALUES (7)" &&
+	wait_for eval "test -n \"\$(kids ls-ship-file)\" && test \"\$(kids ls-ship-file)\" != $old" &&
+	grep -q "^ls-replicate: warning: .*ls-ship-file was killed by signal 9, restart in 1s$" rep2.err &&
+	kill -TERM $(cat rep.pid) && wait_for eval "! alive $(cat rep.pid)" &&
+	rm -f r1.db && ls-restore -o r1.db b1 &&
+	test "$(sql r1.db "SELECT MAX(x) FROM t")" = 7
+'
+
+test_expect_success 'a permanent failure is not restarted' '
+	echo "not a database at all, no" >junk &&
+	{ ls-replicate junk b3 2>rep3.err & } && pid=$! &&
+	test_atexit "kill -9 $pid" &&
+	wait_for grep -q "exited 100: not restarting it" rep3.err &&
+	grep -q "^ls-watch: fatal: junk: not a SQLite database$" rep3.err &&
+	sleep 1.5 && test $(grep -c "^ls-watch: fatal" rep3.err) = 1 &&
+	kill -TERM $pid && wait_for eval "! alive $pid"
+'
+
+cat >good.conf <<'EOF_CONF'
+# a comment
+[global]
+retention = 72h
+
+[db]
+    path = ${DBDIR}/db
+    monitor-interval = 100ms
+    min-checkpoint-page-count = 500
+
+[replica]
+    name = local
+    path = ${DBDIR}/c1
+
+[replica]
+    url = file://${DBDIR}/c2
+    retention = 1h
+EOF_CONF
+
+test_expect_success 'config form: -n checks it' '
+	DBDIR=$PWD ls-replicate -n -config good.conf >out &&
+	echo "configuration OK" >expect && test_cmp expect out
+'
+
+test_expect_success 'config form: replicates to every replica' '
+	{ DBDIR=$PWD ls-replicate -d 3 -config good.conf 3>ready4 2>rep4.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s ready4 &&
+	sql db "INSERT INTO t VALUES (8)" &&
+	kill -TERM $(cat rep.pid) && wait_for eval "! alive $(cat rep.pid)" &&
+	ls-restore -o c1.db c1 && ls-restore -o c2.db c2 &&
+	test "$(sql c1.db "SELECT MAX(x) FROM t")" = 8 &&
+	test "$(sql c2.db "SELECT MAX(x) FROM t")" = 8 &&
+	test -f .db-ls/acks/local && test -f .db-ls/acks/file
+'
+
+# conf_error 'FILE CONTENT' 'EXPECTED MESSAGE': -n fails with exit 100.
+conf_error() {
+	printf "%s\n" "$1" >bad.conf &&
+	test_expect_code 100 ls-replicate -n -config bad.conf 2>err &&
+	echo "ls-replicate: fatal: $2" >expect &&
+	test_cmp expect err
+}
+
+test_expect_success 'config errors name the file and line' '
+	conf_error "[db]
+path = db
+[replica]
+path = x
+retension = 1h" "bad.conf:5: unknown key '"'"'retension'"'"' in [replica]" &&
+	conf_error "[db]
+path = db
+checkpoint-interval = 5x
+[replica]
+path = x" "bad.conf:3: checkpoint-interval: '"'"'5x'"'"' is not a duration (like 1s, 10m, 24h)" &&
+	conf_error "[db]
+monitor-interval = 1s
+[replica]
+path = x" "bad.conf:1: [db] has no path" &&
+	conf_error "[db]
+path = db
+[replica]
+path = x
+[replica]
+path = y" "bad.conf:5: a replica named '"'"'file'"'"' is already defined at line 3 (give each a name)" &&
+	conf_error "[db]
+path = db
+[replica]
+url = s3://bucket/db" "bad.conf:3: replica type s3 is not supported by this build (no ls-ship-s3)" &&
+	conf_error "[dbs]
+path = db" "bad.conf:1: unknown section [dbs] (known: [global], [db], [replica])" &&
+	conf_error "[db]
+path = \${NOPE_NOT_SET}/db
+[replica]
+path = x" "bad.conf:2: \${NOPE_NOT_SET} is not set" &&
+	conf_error "[db]
+path = db" "bad.conf:1: [db] db has no [replica]"
+'
+
+test_expect_success 'values expand ${VAR} once; $$ is a dollar' '
+	printf "[db]\npath = \${DBDIR}/db\n[replica]\nname = a\$\$b\npath = x\n" >d.conf &&
+	test_expect_code 100 env DBDIR=$PWD ls-replicate -n -config d.conf 2>err &&
+	grep -q "name: '"'"'a\$b'"'"': a replica name is" err &&
+	printf "[db]\npath = \${DBDIR}/db\n[replica]\nname = ok\npath = \${DIR2}\n" >e.conf &&
+	DBDIR=$PWD DIR2="\$HOME" ls-replicate -n -config e.conf
+'
+
+test_expect_success 'LS_CONFIG names the default file' '
+	DBDIR=$PWD LS_CONFIG=good.conf ls-replicate -n >out &&
+	echo "configuration OK" >expect && test_cmp expect out
+'
+
+test_done
