@@ -323,6 +323,7 @@ main(int argc, char **argv)
 			    "/etc/ls.conf");
 		if (conf_load(cfile, environ, &cf, err, sizeof err) < 0) {
 			fprintf(stderr, "%s: fatal: %s\n", PROG, err);
+			conf_free(&cf);
 			return 100;
 		}
 	}

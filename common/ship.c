@@ -271,7 +271,8 @@ ship_verify(struct spool *sp, struct backend *b, const char *replica)
 		return BE_OK;
 	if ((rc = replica_list(b, "generations/", &objs, &nobj)) != BE_OK)
 		return rc;
-	qsort(objs, nobj, sizeof *objs, name_cmp_str);
+	if (nobj > 1)
+		qsort(objs, nobj, sizeof *objs, name_cmp_str);
 	if (spool_generations(sp, &gens, &ngen) < 0) {
 		free(objs);
 		return BE_TEMP;
@@ -286,8 +287,8 @@ ship_verify(struct spool *sp, struct backend *b, const char *replica)
 			if (!spool_ack_covers(&a, rank, (int)g, &l.v[i]))
 				continue;
 			name_format(&l.v[i].n, key.name);
-			if (bsearch(&key, objs, nobj, sizeof *objs,
-			    name_cmp_str) == NULL) {
+			if (nobj == 0 || bsearch(&key, objs, nobj,
+			    sizeof *objs, name_cmp_str) == NULL) {
 				log_warn("%s lacks %s, which acks/%s confirms: "
 				    "shipping everything in the spool again",
 				    b->where, key.name, replica);

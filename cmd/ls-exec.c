@@ -1,0 +1,259 @@
+/*
+ * ls-exec: runs an application under replication, like Litestream's
+ * -exec. It restores missing databases first if asked, starts
+ * ls-replicate, waits until it is ready, runs PROG, passes it SIGTERM,
+ * SIGINT and SIGHUP, and when PROG exits stops replication (which ships
+ * everything committed) and exits with PROG's status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define USAGE "ls-exec [-v] [-config FILE] [-restore-if-db-not-exists] " \
+	"PROG [ARGS...]"
+
+extern char **environ;
+
+static char bindir[PATH_MAX];
+
+static char *
+prog_path(const char *name, char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", bindir, sizeof bindir - 1);
+	char *slash;
+
+	if (n > 0) {
+		bindir[n] = '\0';
+		if ((slash = strrchr(bindir, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/%s", bindir, name);
+			if (access(buf, X_OK) == 0)
+				return buf;
+		}
+	}
+	snprintf(buf, len, "%s", name);
+	return buf;
+}
+
+/* Runs argv and waits; returns its exit status (128+n if killed). */
+static int
+run(char *const *argv)
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) < 0)
+		log_fatal(111, "unable to fork: %s", strerror(errno));
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		fprintf(stderr, "ls-exec: fatal: unable to run %s: %s\n",
+		    argv[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 111;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* For each database that does not exist, restores it from the first of
+ * its replicas that has a backup. */
+static void
+restore_missing(const struct conf *cf, int verbose)
+{
+	char restore[PATH_MAX + 32];
+	struct stat st;
+	size_t i, j;
+	int rc;
+
+	prog_path("ls-restore", restore, sizeof restore);
+	for (i = 0; i < cf->ndb; i++) {
+		const struct conf_db *d = &cf->db[i];
+
+		if (stat(d->path, &st) == 0)
+			continue;
+		for (j = 0; j < d->nrep; j++) {
+			char *argv[] = { restore, "-if-replica-exists", "-o",
+			    d->path, d->rep[j].url, verbose ? "-v" : NULL,
+			    NULL };
+
+			rc = run(argv);
+			if (rc != 0)
+				log_fatal(rc == 100 ? 100 : 111, "unable to "
+				    "restore %s from %s (ls-restore exited %d)",
+				    d->path, d->rep[j].url, rc);
+			if (stat(d->path, &st) == 0) {
+				log_info("restored %s from %s", d->path,
+				    d->rep[j].url);
+				break;
+			}
+		}
+		if (j == d->nrep)
+			log_info("%s: no replica has a backup; starting empty",
+			    d->path);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct conf cf;
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	char err[1024], rep[PATH_MAX + 32], *cfile = NULL, fdarg[16];
+	const char *lsconf = NULL;
+	int i, verbose = 0, restore = 0, rd[2], sfd, st, code = 0;
+	pid_t rpid, ppid, pid;
+	sigset_t mask;
+	char c;
+
+	PROG = "ls-exec";
+	/* Go-style flags, up to PROG. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *f = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+
+		if (strcmp(f, "v") == 0)
+			verbose = log_verbose = 1;
+		else if (strcmp(f, "restore-if-db-not-exists") == 0)
+			restore = 1;
+		else if (strcmp(f, "config") == 0 && i + 1 < argc)
+			cfile = argv[++i];
+		else if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else
+			log_usage(USAGE);
+	}
+	if (i >= argc)
+		log_usage(USAGE);
+	for (char **e = environ; *e != NULL; e++)
+		if (strncmp(*e, "LS_CONFIG=", 10) == 0)
+			lsconf = *e + 10;
+	if (cfile == NULL)
+		cfile = (char *)(lsconf != NULL && *lsconf ? lsconf :
+		    "/etc/ls.conf");
+	if (conf_load(cfile, environ, &cf, err, sizeof err) < 0) {
+		fprintf(stderr, "%s: fatal: %s\n", PROG, err);
+		conf_free(&cf);
+		return 100;
+	}
+	if (restore)
+		restore_missing(&cf, verbose);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+	    pipe2(rd, O_CLOEXEC) < 0)
+		log_fatal(111, "unable to set up: %s", strerror(errno));
+
+	/* Replication first, and ready, before the application starts. */
+	prog_path("ls-replicate", rep, sizeof rep);
+	if ((rpid = fork()) < 0)
+		log_fatal(111, "unable to fork: %s", strerror(errno));
+	if (rpid == 0) {
+		sigset_t none;
+		char *rargv[] = { rep, "-d", "3", "-config", cfile,
+		    verbose ? "-v" : NULL, NULL };
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(rd[1], 3);
+		execv(rep, rargv);
+		fprintf(stderr, "ls-exec: fatal: unable to run %s: %s\n", rep,
+		    strerror(errno));
+		_exit(127);
+	}
+	close(rd[1]);
+	pfd[0].fd = rd[0];
+	pfd[0].events = POLLIN;
+	pfd[1].fd = sfd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			log_fatal(111, "poll: %s", strerror(errno));
+		if (pfd[0].revents & (POLLIN | POLLHUP)) {
+			if (read(rd[0], &c, 1) == 1)
+				break;
+			waitpid(rpid, &st, 0);
+			log_fatal(WIFEXITED(st) && WEXITSTATUS(st) == 100 ? 100 :
+			    111, "replication did not start (ls-replicate "
+			    "exited %d)", WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st));
+		}
+		if (pfd[1].revents & POLLIN) {
+			while (read(sfd, &si, sizeof si) == sizeof si)
+				if (si.ssi_signo != SIGCHLD) {
+					kill(rpid, SIGTERM);
+					waitpid(rpid, &st, 0);
+					return 128 + (int)si.ssi_signo;
+				}
+		}
+	}
+	close(rd[0]);
+	snprintf(fdarg, sizeof fdarg, "%d", (int)rpid);
+	log_info("replication ready (ls-replicate pid %s); starting %s",
+	    fdarg, argv[i]);
+
+	if ((ppid = fork()) < 0)
+		log_fatal(111, "unable to fork: %s", strerror(errno));
+	if (ppid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execvp(argv[i], argv + i);
+		fprintf(stderr, "ls-exec: fatal: unable to run %s: %s\n",
+		    argv[i], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	/* Forward signals to the application; wait for it. */
+	for (;;) {
+		struct pollfd p1 = { sfd, POLLIN, 0 };
+
+		if (poll(&p1, 1, -1) < 0 && errno != EINTR)
+			log_fatal(111, "poll: %s", strerror(errno));
+		while (read(sfd, &si, sizeof si) == sizeof si)
+			if (si.ssi_signo != SIGCHLD)
+				kill(ppid, (int)si.ssi_signo);
+		pid = waitpid(ppid, &st, WNOHANG);
+		if (pid == ppid) {
+			code = WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st);
+			break;
+		}
+		if (waitpid(rpid, &st, WNOHANG) == rpid) {
+			log_warn("ls-replicate exited %d while %s runs",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 +
+			    WTERMSIG(st), argv[i]);
+			rpid = 0;
+		}
+	}
+	/* The application is done: ship everything it committed. */
+	if (rpid > 0) {
+		kill(rpid, SIGTERM);
+		while (waitpid(rpid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			log_warn("replication stopped with status %d",
+			    WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st));
+	}
+	conf_free(&cf);
+	return code;
+}
