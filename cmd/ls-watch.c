@@ -853,9 +853,11 @@ open_db(struct watch *w)
 	int i, rc, on = 1;
 	ssize_t r;
 
+	/* A database that does not exist yet is temporary: the application
+	 * creates it on its first start, and a supervisor tries again. */
 	if ((w->dbfd = open(w->db, O_RDONLY | O_CLOEXEC)) < 0)
-		log_fatal(errno == ENOENT || errno == EACCES ? 100 : 111,
-		    "unable to open %s: %s", w->db, strerror(errno));
+		log_fatal(errno == EACCES ? 100 : 111, "unable to open %s: %s",
+		    w->db, strerror(errno));
 	if (fstat(w->dbfd, &sb) < 0 || !S_ISREG(sb.st_mode))
 		log_fatal(100, "%s: not a regular file", w->db);
 	if (flock(w->dbfd, LOCK_EX | LOCK_NB) < 0)
