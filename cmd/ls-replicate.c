@@ -31,6 +31,7 @@ enum role { WATCH, SHIP };
 struct child {
 	enum role	role;
 	size_t		db;		/* index into conf.db */
+	char		*dbpath;
 	char		*argv[32];
 	int		nargv;
 	pid_t		pid;		/* 0: not running */
@@ -161,6 +162,9 @@ plan(const struct conf *cf, struct child **out)
 
 		w->role = WATCH;
 		w->db = i;
+		w->dbpath = strdup(d->path);
+		w->in[0] = w->in[1] = w->out[0] = w->out[1] = -1;
+		w->ready[0] = w->ready[1] = -1;
 		p = prog_path("ls-watch");
 		arg(w, p);
 		free(p);
@@ -181,7 +185,6 @@ plan(const struct conf *cf, struct child **out)
 		arg_dur(w, "-s", snap);
 		arg(w, d->path);
 		arg(w, spool);
-		mkpipe(w->out, 0);
 		for (j = 0; j < d->nrep; j++) {
 			const struct conf_replica *r = &d->rep[j];
 			struct child *s = &v[n++];
@@ -189,6 +192,9 @@ plan(const struct conf *cf, struct child **out)
 
 			s->role = SHIP;
 			s->db = i;
+			s->dbpath = strdup(d->path);
+			s->in[0] = s->in[1] = s->out[0] = s->out[1] = -1;
+			s->ready[0] = s->ready[1] = -1;
 			snprintf(name, sizeof name, "ls-ship-%s", r->type);
 			p = prog_path(name);
 			arg(s, p);
@@ -203,14 +209,159 @@ plan(const struct conf *cf, struct child **out)
 			arg_dur(s, "-R", r->retention_check_ms);
 			arg(s, spool);
 			arg(s, r->url);
-			/* Lines are wake-ups: when a shipper is down and its
-			 * pipe is full, dropping one loses nothing. */
-			mkpipe(s->in, 1);
 		}
 		free(spool);
 	}
 	*out = v;
 	return n;
+}
+
+/* The pipes a child keeps across its restarts, made once. */
+static void
+open_pipes(struct child *c)
+{
+	if (c->role == WATCH && c->out[0] < 0)
+		mkpipe(c->out, 0);
+	/* Lines are wake-ups: when a shipper is down and its pipe is
+	 * full, dropping one loses nothing. */
+	if (c->role == SHIP && c->in[0] < 0)
+		mkpipe(c->in, 1);
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void
+free_child(struct child *c)
+{
+	int i;
+
+	close_fd(&c->in[0]);
+	close_fd(&c->in[1]);
+	close_fd(&c->out[0]);
+	close_fd(&c->out[1]);
+	close_fd(&c->ready[0]);
+	for (i = 0; i < c->nargv; i++)
+		free(c->argv[i]);
+	free(c->dbpath);
+	c->nargv = 0;
+	c->dbpath = NULL;
+}
+
+static int
+same_argv(const struct child *a, const struct child *b)
+{
+	int i;
+
+	if (a->role != b->role || a->nargv != b->nargv)
+		return 0;
+	for (i = 0; i < a->nargv; i++)
+		if (strcmp(a->argv[i], b->argv[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Children on their way out after a reload. */
+static struct child *retiring;
+static size_t nretiring;
+
+static void
+retire(struct child *c)
+{
+	struct child *v;
+
+	if (c->pid == 0) {
+		free_child(c);
+		return;
+	}
+	if (c->role == WATCH) {
+		kill(c->pid, SIGTERM);
+		/* Its last lines go nowhere: the shippers rescan anyway. */
+		close_fd(&c->out[0]);
+		close_fd(&c->out[1]);
+	} else
+		close_fd(&c->in[1]);	/* end of input: ship, then exit */
+	if ((v = realloc(retiring, (nretiring + 1) * sizeof *v)) == NULL)
+		log_fatal(111, "out of memory");
+	retiring = v;
+	retiring[nretiring++] = *c;
+}
+
+/* 1 if an ls-watch of path is still on its way out. */
+static int
+watch_retiring(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < nretiring; i++)
+		if (retiring[i].role == WATCH &&
+		    strcmp(retiring[i].dbpath, path) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Re-reads the configuration and applies the difference: a child whose
+ * command line is unchanged goes on untouched (and one that had failed
+ * for good is given another try); the others are stopped as at the end
+ * (ls-watch by SIGTERM, a shipper by the end of its input) and the new
+ * ones started, a new ls-watch only once the old one of its database is
+ * gone. A configuration that does not load changes nothing.
+ */
+static void
+reload(const char *cfile, struct conf *cf, struct child **chp, size_t *np)
+{
+	struct conf ncf;
+	struct child *nch, *och = *chp;
+	char err[1024];
+	size_t nn, i, j;
+	int *taken;
+
+	if (conf_load(cfile, environ, &ncf, err, sizeof err) < 0) {
+		log_warn("configuration not reloaded: %s", err);
+		conf_free(&ncf);
+		return;
+	}
+	nn = plan(&ncf, &nch);
+	if ((taken = calloc(*np + 1, sizeof *taken)) == NULL)
+		log_fatal(111, "out of memory");
+	for (i = 0; i < nn; i++) {
+		for (j = 0; j < *np; j++)
+			if (!taken[j] && same_argv(&nch[i], &och[j]))
+				break;
+		if (j == *np) {
+			open_pipes(&nch[i]);
+			continue;
+		}
+		taken[j] = 1;
+		free_child(&nch[i]);
+		{
+			size_t db = nch[i].db;
+
+			nch[i] = och[j];
+			nch[i].db = db;
+		}
+		if (nch[i].done && nch[i].pid == 0) {
+			nch[i].done = 0;
+			nch[i].backoff_ms = 0;
+			nch[i].restart_at_ms = 0;
+		}
+	}
+	for (j = 0; j < *np; j++)
+		if (!taken[j])
+			retire(&och[j]);
+	free(taken);
+	free(och);
+	conf_free(cf);
+	*cf = ncf;
+	*chp = nch;
+	*np = nn;
+	log_info("configuration reloaded: %zu children", nn);
 }
 
 static void
@@ -263,7 +414,7 @@ main(int argc, char **argv)
 	struct conf cf;
 	struct child *ch;
 	struct signalfd_siginfo si;
-	struct pollfd *pfd;
+	struct pollfd *pfd = NULL;
 	char err[1024], *cfile = NULL;
 	const char *lsconf = NULL;
 	size_t n, i, j, np;
@@ -271,7 +422,7 @@ main(int argc, char **argv)
 	uint64_t v;
 	int c, sfd, check = 0, ready_fd = -1, all_ready_sent = 0;
 	int64_t t, wait, deadline = 0;
-	int code = 0;
+	int code = 0, reloaded = 0;
 
 	PROG = "ls-replicate";
 	/* Go-style long flag for the config, as litestream has it. */
@@ -339,21 +490,33 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		log_fatal(111, "unable to create a signalfd: %s",
 		    strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		open_pipes(&ch[i]);
 		start(&ch[i]);
-	if ((pfd = calloc(2 * n + 1, sizeof *pfd)) == NULL)
-		log_fatal(111, "out of memory");
+	}
 
 	for (;;) {
+		free(pfd);
+		if ((pfd = calloc(2 * n + 1, sizeof *pfd)) == NULL)
+			log_fatal(111, "out of memory");
 		t = now_ms();
 		wait = -1;
 		for (i = 0; i < n; i++) {
 			struct child *k = &ch[i];
+
+			/* Two ls-watch on one database: never. */
+			if (k->role == WATCH && k->pid == 0 &&
+			    watch_retiring(k->dbpath)) {
+				if (wait < 0 || wait > 100)
+					wait = 100;
+				continue;
+			}
 
 			/* Stopping, a shipper that is down gets one last
 			 * run: its input has ended, so it ships and exits. */
@@ -386,6 +549,16 @@ main(int argc, char **argv)
 		while (read(sfd, &si, sizeof si) == sizeof si) {
 			if (si.ssi_signo == SIGCHLD)
 				continue;
+			if (si.ssi_signo == SIGHUP) {
+				if (cfile == NULL)
+					log_warn("SIGHUP: no configuration file "
+					    "to re-read");
+				else if (!stopping) {
+					reload(cfile, &cf, &ch, &n);
+					reloaded = 1;
+				}
+				continue;
+			}
 			if (stopping) {
 				log_warn("second signal: stopping at once");
 				deadline = 0;
@@ -407,6 +580,11 @@ main(int argc, char **argv)
 				ch[i].out[1] = -1;
 			}
 		}
+		if (reloaded) {
+			/* pfd describes the children before the reload. */
+			reloaded = 0;
+			continue;
+		}
 		/* Children that ended. */
 		for (;;) {
 			int st;
@@ -414,6 +592,15 @@ main(int argc, char **argv)
 
 			if (pid <= 0)
 				break;
+			for (i = 0; i < nretiring && retiring[i].pid != pid; i++)
+				;
+			if (i < nretiring) {
+				log_info("%s stopped (no longer configured)",
+				    retiring[i].argv[0]);
+				free_child(&retiring[i]);
+				retiring[i] = retiring[--nretiring];
+				continue;
+			}
 			for (i = 0; i < n && ch[i].pid != pid; i++)
 				;
 			if (i == n)
@@ -524,7 +711,7 @@ main(int argc, char **argv)
 		if (stopping) {
 			for (i = 0; i < n && (ch[i].pid == 0); i++)
 				;
-			if (i == n) {
+			if (i == n && nretiring == 0) {
 				log_info("stopped");
 				return code;
 			}
@@ -533,6 +720,8 @@ main(int argc, char **argv)
 				for (i = 0; i < n; i++)
 					if (ch[i].pid != 0)
 						kill(ch[i].pid, SIGKILL);
+				for (i = 0; i < nretiring; i++)
+					kill(retiring[i].pid, SIGKILL);
 				deadline = INT64_MAX;
 				code = 111;
 			}

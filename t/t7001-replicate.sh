@@ -147,6 +147,35 @@ test_expect_success 'values expand ${VAR} once; $$ is a dollar' '
 	DBDIR=$PWD DIR2="\$HOME" ls-replicate -n -config e.conf
 '
 
+test_expect_success 'SIGHUP applies the difference and leaves the rest running' '
+	printf "[db]\npath = %s/db\n[replica]\nname = a\npath = %s/h1\n" "$PWD" "$PWD" >h.conf &&
+	{ ls-replicate -v -d 3 -config h.conf 3>readyh 2>reph.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s readyh &&
+	w1=$(kids ls-watch) && s1=$(kids ls-ship-file) &&
+	printf "[replica]\nname = b\npath = %s/h2\n" "$PWD" >>h.conf &&
+	kill -HUP $(cat rep.pid) &&
+	wait_for eval "test \$(kids ls-ship-file | wc -l) = 2" &&
+	test "$(kids ls-watch)" = "$w1" &&
+	kids ls-ship-file | grep -qx "$s1" &&
+	sql db "INSERT INTO t VALUES (10)" &&
+	wait_for has_file "h2/generations/*/snapshots/*.snapshot.lz4" &&
+	echo "this is not ini" >>h.conf &&
+	kill -HUP $(cat rep.pid) &&
+	wait_for grep -q "warning: configuration not reloaded: h.conf:9: not a key = value line" reph.err &&
+	test "$(kids ls-watch)" = "$w1" &&
+	printf "[db]\npath = %s/db\nmonitor-interval = 200ms\n[replica]\nname = a\npath = %s/h1\n" "$PWD" "$PWD" >h.conf &&
+	kill -HUP $(cat rep.pid) &&
+	wait_for eval "test \$(kids ls-ship-file | wc -l) = 1" &&
+	wait_for eval "test -n \"\$(kids ls-watch)\" && test \"\$(kids ls-watch)\" != $w1" &&
+	kids ls-ship-file | grep -qx "$s1" &&
+	sql db "INSERT INTO t VALUES (11)" &&
+	kill -TERM $(cat rep.pid) && wait_for eval "! alive $(cat rep.pid)" &&
+	ls-restore -o h1.db h1 && test "$(sql h1.db "SELECT MAX(x) FROM t")" = 11 &&
+	ls-restore -o h2.db h2 && test "$(sql h2.db "SELECT MAX(x) FROM t")" = 10 &&
+	! grep "another ls-watch" reph.err
+'
+
 test_expect_success 'LS_CONFIG names the default file' '
 	DBDIR=$PWD LS_CONFIG=good.conf ls-replicate -n >out &&
 	echo "configuration OK" >expect && test_cmp expect out
