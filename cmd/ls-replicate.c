@@ -713,6 +713,13 @@ main(int argc, char **argv)
 				;
 			if (i == n && nretiring == 0) {
 				log_info("stopped");
+				for (i = 0; i < n; i++)
+					free_child(&ch[i]);
+				free(ch);
+				free(retiring);
+				free(pfd);
+				conf_free(&cf);
+				close(sfd);
 				return code;
 			}
 			if (now_ms() >= deadline) {
