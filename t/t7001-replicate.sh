@@ -50,6 +50,20 @@ test_expect_success 'a killed shipper is restarted and catches up' '
 	test "$(sql r1.db "SELECT MAX(x) FROM t")" = 7
 '
 
+test_expect_success 'a killed ls-watch is restarted and resumes' '
+	{ ls-replicate -d 3 db b1 3>ready3 2>rep3w.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s ready3 &&
+	old=$(kids ls-watch) && test -n "$old" &&
+	kill -9 $old &&
+	wait_for eval "test -n \"\$(kids ls-watch)\" && test \"\$(kids ls-watch)\" != $old" &&
+	grep -q "^ls-replicate: warning: .*ls-watch was killed by signal 9, restart in 1s$" rep3w.err &&
+	sql db "INSERT INTO t VALUES (7.5)" &&
+	kill -TERM $(cat rep.pid) && wait $(cat rep.pid) &&
+	rm -f r1.db && ls-restore -o r1.db b1 &&
+	test "$(sql r1.db "SELECT MAX(x) FROM t")" = 7.5
+'
+
 test_expect_success 'a permanent failure is not restarted' '
 	echo "not a database at all, no" >junk &&
 	{ ls-replicate junk b3 2>rep3.err & } && pid=$! &&
