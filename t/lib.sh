@@ -90,7 +90,10 @@ test_expect_success() {
 		echo "ok $test_count # skip $1 (missing $_prereq)"
 		return 0
 	fi
-	if (eval "$2") >"$TRASH/.out" 2>&1 </dev/null; then
+	# LS_TEST_TRACE=1: show each command of a failing test (set -x;
+	# tests that compare stderr then fail: for debugging only).
+	if (if [ -n "${LS_TEST_TRACE:-}" ]; then set -x; fi; eval "$2") \
+	    >"$TRASH/.out" 2>&1 </dev/null; then
 		echo "ok $test_count - $1"
 		[ -n "$LS_TEST_VERBOSE" ] && sed 's/^/# /' "$TRASH/.out"
 	else

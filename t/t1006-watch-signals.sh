@@ -23,6 +23,7 @@ test_expect_success 'idle: no wake-ups and no CPU without writes' '
 	pid=$(cat pid) &&
 	cs() { grep -E "^(voluntary|nonvoluntary)_ctxt_switches" /proc/$pid/status | awk "{s+=\$2} END {print s}"; } &&
 	cpu() { awk "{print \$14 + \$15}" /proc/$pid/stat; } &&
+	sleep 1.5 &&	# past the interval after the last segment
 	a=$(cs) && c1=$(cpu) &&
 	sleep 3 &&
 	b=$(cs) && c2=$(cpu) &&

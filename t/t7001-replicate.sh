@@ -43,8 +43,8 @@ test_expect_success 'a killed shipper is restarted and catches up' '
 	old=$(kids ls-ship-file) && test -n "$old" &&
 	kill -9 $old &&
 	sql db "INSERT INTO t VALUES (7)" &&
+	wait_for grep -q "^ls-replicate: warning: .*ls-ship-file was killed by signal 9, restart in 1s$" rep2.err &&
 	wait_for eval "test -n \"\$(kids ls-ship-file)\" && test \"\$(kids ls-ship-file)\" != $old" &&
-	grep -q "^ls-replicate: warning: .*ls-ship-file was killed by signal 9, restart in 1s$" rep2.err &&
 	kill -TERM $(cat rep.pid) && wait_for eval "! alive $(cat rep.pid)" &&
 	rm -f r1.db && ls-restore -o r1.db b1 &&
 	test "$(sql r1.db "SELECT MAX(x) FROM t")" = 7
@@ -56,10 +56,11 @@ test_expect_success 'a killed ls-watch is restarted and resumes' '
 	wait_for test -s ready3 &&
 	old=$(kids ls-watch) && test -n "$old" &&
 	kill -9 $old &&
+	wait_for grep -q "^ls-replicate: warning: .*ls-watch was killed by signal 9, restart in 1s$" rep3w.err &&
 	wait_for eval "test -n \"\$(kids ls-watch)\" && test \"\$(kids ls-watch)\" != $old" &&
-	grep -q "^ls-replicate: warning: .*ls-watch was killed by signal 9, restart in 1s$" rep3w.err &&
 	sql db "INSERT INTO t VALUES (7.5)" &&
-	kill -TERM $(cat rep.pid) && wait $(cat rep.pid) &&
+	kill -TERM $(cat rep.pid) &&
+	{ wait $(cat rep.pid) || { echo "ls-replicate exited $?"; cat rep3w.err; false; }; } &&
 	rm -f r1.db && ls-restore -o r1.db b1 &&
 	test "$(sql r1.db "SELECT MAX(x) FROM t")" = 7.5
 '
