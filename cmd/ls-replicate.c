@@ -13,12 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "fsx.h"
+#include "metrics.h"
 #include "dur.h"
 #include "log.h"
 
@@ -41,6 +45,7 @@ struct child {
 	int		ready[2];	/* readiness pipe */
 	int		is_ready;
 	int64_t		started_ms, restart_at_ms, backoff_ms;
+	uint64_t	restarts;
 	char		linebuf[4096];	/* ls-watch output not yet a line */
 	size_t		linelen;
 };
@@ -406,6 +411,124 @@ start(struct child *c)
 	log_info("started %s (pid %d)", c->argv[0], (int)pid);
 }
 
+/* Listens on HOST:PORT; -1 with a message if it cannot. */
+static int
+listen_on(const char *addr)
+{
+	struct addrinfo hints, *ai = NULL;
+	char host[256], *colon;
+	int fd = -1, on = 1, rc;
+
+	snprintf(host, sizeof host, "%s", addr);
+	colon = strrchr(host, ':');
+	*colon = '\0';
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if (host[0] == '[') {	/* [::1]:9090 */
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if ((rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai))
+	    != 0) {
+		log_warn("unable to serve metrics on %s: %s", addr,
+		    gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof on) < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, 16) < 0) {
+		log_warn("unable to serve metrics on %s: %s", addr,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static char *
+render(const struct conf *cf, struct child *ch, size_t n, size_t *len)
+{
+	struct metrics_child *mc = calloc(n + 1, sizeof *mc);
+	struct timespec ts;
+	char *out = NULL;
+	size_t i;
+	int k;
+
+	if (mc == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const char *slash = strrchr(ch[i].argv[0], '/');
+
+		mc[i].db = ch[i].dbpath;
+		mc[i].program = slash ? slash + 1 : ch[i].argv[0];
+		mc[i].up = ch[i].pid != 0;
+		mc[i].restarts = ch[i].restarts;
+		for (k = 0; ch[i].role == SHIP && k + 1 < ch[i].nargv; k++)
+			if (strcmp(ch[i].argv[k], "-n") == 0)
+				mc[i].replica = ch[i].argv[k + 1];
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (metrics_render(cf, mc, n, (int64_t)ts.tv_sec * 1000000000 +
+	    ts.tv_nsec, &out, len) < 0)
+		out = NULL;
+	free(mc);
+	return out;
+}
+
+/* One request on a fresh connection: GET /metrics, nothing else. */
+static void
+serve(int lfd, const struct conf *cf, struct child *ch, size_t n)
+{
+	struct timeval tv = { 1, 0 };
+	char req[2048], head[256], *body;
+	size_t blen = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	r = read(fd, req, sizeof req - 1);
+	req[r > 0 ? r : 0] = '\0';
+	if (strncmp(req, "GET /metrics ", 13) == 0 &&
+	    (body = render(cf, ch, n, &blen)) != NULL) {
+		snprintf(head, sizeof head, "HTTP/1.0 200 OK\r\nContent-Type: "
+		    "text/plain; version=0.0.4\r\nContent-Length: %zu\r\n"
+		    "Connection: close\r\n\r\n", blen);
+		if (fsx_write_all(fd, head, strlen(head)) == 0)
+			(void)fsx_write_all(fd, body, blen);
+		free(body);
+	} else {
+		const char *nf = strncmp(req, "GET ", 4) == 0 ?
+		    "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n" :
+		    "HTTP/1.0 405 Method Not Allowed\r\nContent-Length: 0\r\n"
+		    "\r\n";
+
+		(void)fsx_write_all(fd, nf, strlen(nf));
+	}
+	close(fd);
+}
+
+static void
+write_textfile(const struct conf *cf, struct child *ch, size_t n)
+{
+	char *body;
+	size_t blen;
+
+	if ((body = render(cf, ch, n, &blen)) == NULL)
+		return;
+	if (fsx_write_atomic(cf->metrics_file, body, blen, 0644) < 0)
+		log_warn("unable to write %s: %s", cf->metrics_file,
+		    strerror(errno));
+	free(body);
+}
+
 static volatile int stopping;
 
 int
@@ -422,7 +545,8 @@ main(int argc, char **argv)
 	uint64_t v;
 	int c, sfd, check = 0, ready_fd = -1, all_ready_sent = 0;
 	int64_t t, wait, deadline = 0;
-	int code = 0, reloaded = 0;
+	int code = 0, reloaded = 0, lfd = -1;
+	int64_t next_textfile = 0;
 
 	PROG = "ls-replicate";
 	/* Go-style long flag for the config, as litestream has it. */
@@ -500,10 +624,12 @@ main(int argc, char **argv)
 		open_pipes(&ch[i]);
 		start(&ch[i]);
 	}
+	if (cf.addr != NULL)
+		lfd = listen_on(cf.addr);
 
 	for (;;) {
 		free(pfd);
-		if ((pfd = calloc(2 * n + 1, sizeof *pfd)) == NULL)
+		if ((pfd = calloc(2 * n + 2, sizeof *pfd)) == NULL)
 			log_fatal(111, "out of memory");
 		t = now_ms();
 		wait = -1;
@@ -533,6 +659,14 @@ main(int argc, char **argv)
 		}
 		if (stopping && (wait < 0 || deadline - t < wait))
 			wait = deadline - t > 0 ? deadline - t : 0;
+		if (cf.metrics_file != NULL) {
+			if (t >= next_textfile) {
+				write_textfile(&cf, ch, n);
+				next_textfile = t + 10000;
+			}
+			if (wait < 0 || next_textfile - t < wait)
+				wait = next_textfile - t;
+		}
 		np = 0;
 		pfd[np].fd = sfd;
 		pfd[np++].events = POLLIN;
@@ -543,9 +677,13 @@ main(int argc, char **argv)
 			    ch[i].ready[0] : -1;
 			pfd[np++].events = POLLIN;
 		}
+		pfd[np].fd = lfd;
+		pfd[np++].events = POLLIN;
 		if (poll(pfd, np, (int)(wait > INT32_MAX ? INT32_MAX : wait)) <
 		    0 && errno != EINTR)
 			log_fatal(111, "poll: %s", strerror(errno));
+		if (lfd >= 0 && (pfd[np - 1].revents & POLLIN))
+			serve(lfd, &cf, ch, n);
 		while (read(sfd, &si, sizeof si) == sizeof si) {
 			if (si.ssi_signo == SIGCHLD)
 				continue;
@@ -640,6 +778,7 @@ main(int argc, char **argv)
 			if (k->backoff_ms > 60000)
 				k->backoff_ms = 60000;
 			k->restart_at_ms = now_ms() + k->backoff_ms;
+			k->restarts++;
 			log_warn("%s %s %d, restart in %llds", k->argv[0],
 			    WIFEXITED(st) ? "exited" : "was killed by signal",
 			    WIFEXITED(st) ? ec : WTERMSIG(st),
@@ -713,6 +852,8 @@ main(int argc, char **argv)
 				;
 			if (i == n && nretiring == 0) {
 				log_info("stopped");
+				if (cf.metrics_file != NULL)
+					write_textfile(&cf, ch, n);
 				for (i = 0; i < n; i++)
 					free_child(&ch[i]);
 				free(ch);
@@ -720,6 +861,8 @@ main(int argc, char **argv)
 				free(pfd);
 				conf_free(&cf);
 				close(sfd);
+				if (lfd >= 0)
+					close(lfd);
 				return code;
 			}
 			if (now_ms() >= deadline) {

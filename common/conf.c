@@ -284,6 +284,15 @@ handler(void *user, const char *section, const char *name, const char *raw)
 	if (p->kind == 0) {
 		if (strcmp(name, "shutdown-timeout") == 0)
 			set_dur(p, name, v, &p->c->shutdown_ms, 1);
+		else if (strcmp(name, "addr") == 0) {
+			const char *colon = strrchr(v, ':');
+
+			if (colon == NULL || colon[1] == '\0')
+				fail(p, p->line, "addr: '%s' is not HOST:PORT", v);
+			else
+				set_str(p, &p->c->addr, v);
+		} else if (strcmp(name, "metrics-file") == 0)
+			set_str(p, &p->c->metrics_file, v);
 		else if (!rep_key(p, &p->c->defaults, name, v))
 			fail(p, p->line, "unknown key '%s' in [global]", name);
 	} else if (p->kind == 1) {
@@ -517,5 +526,7 @@ conf_free(struct conf *c)
 	}
 	free(c->db);
 	free(c->file);
+	free(c->addr);
+	free(c->metrics_file);
 	memset(c, 0, sizeof *c);
 }

@@ -35,6 +35,8 @@ struct conf {
 	struct conf_db		*db;
 	size_t			ndb;
 	int64_t			shutdown_ms;	/* stop timeout */
+	char			*addr;		/* metrics HOST:PORT, or NULL */
+	char			*metrics_file;	/* textfile, or NULL */
 	struct conf_replica	defaults;	/* global keys replicas inherit */
 };
 

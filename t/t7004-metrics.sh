@@ -1,0 +1,81 @@
+#!/bin/sh
+test_description='ls-replicate: Prometheus metrics over HTTP and in a textfile'
+. "$(dirname "$0")/lib.sh"
+
+# get PATH [METHOD]: status line and body of http://127.0.0.1:PORT/PATH
+get() {
+	python3 -c "
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(\"http://127.0.0.1:$(cat port)$1\", method=\"${2:-GET}\")
+try:
+    r = urllib.request.urlopen(req, timeout=5)
+    print(r.status); sys.stdout.write(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code)
+"
+}
+kids() { pgrep -P "$(cat rep.pid)" -x "$1"; }
+pending_zero() {
+	get /metrics | grep -q "^ls_replica_pending_objects{db=\"$PWD/db\",replica=\"a\"} 0\$"
+}
+lag_zero() {
+	get /metrics | grep -q "^ls_replication_lag_seconds{db=\"$PWD/db\",replica=\"a\"} 0.000\$"
+}
+
+test_expect_success 'setup' '
+	python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])" >port &&
+	sql db "PRAGMA journal_mode=wal; CREATE TABLE t(x)" >/dev/null &&
+	cat >m.conf <<-EOF &&
+	addr = 127.0.0.1:$(cat port)
+	metrics-file = $PWD/metrics.prom
+	[db]
+	path = $PWD/db
+	[replica]
+	name = a
+	path = $PWD/rep
+	EOF
+	{ ls-replicate -d 3 -config m.conf 3>ready 2>rep.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s ready
+'
+
+test_expect_success 'GET /metrics: sizes, position, replica, children' '
+	sql db "INSERT INTO t VALUES (1)" &&
+	wait_for pending_zero &&
+	get /metrics >m &&
+	test "$(head -n 1 m)" = 200 &&
+	grep -qx "ls_db_size_bytes{db=\"$PWD/db\"} $(stat -c %s db)" m &&
+	grep -qx "ls_generation_info{db=\"$PWD/db\",generation=\"$(cut -d" " -f1 .db-ls/generation)\"} 1" m &&
+	grep -qx "ls_replication_lag_seconds{db=\"$PWD/db\",replica=\"a\"} 0.000" m &&
+	grep -qx "ls_child_up{db=\"$PWD/db\",program=\"ls-watch\",replica=\"\"} 1" m &&
+	grep -qx "ls_child_up{db=\"$PWD/db\",program=\"ls-ship-file\",replica=\"a\"} 1" m &&
+	grep -qx "# TYPE ls_replication_lag_seconds gauge" m
+'
+
+test_expect_success 'the lag gauge grows while a replica is behind' '
+	ship=$(kids ls-ship-file) && kill -STOP $ship &&
+	sql db "INSERT INTO t VALUES (2)" &&
+	sleep 2.2 &&
+	get /metrics >m2 &&
+	kill -CONT $ship &&
+	lag=$(sed -n "s/^ls_replication_lag_seconds{db=\"[^\"]*\",replica=\"a\"} //p" m2) &&
+	echo "lag while stopped: $lag" &&
+	awk "BEGIN { exit !($lag >= 1.0) }" &&
+	grep -q "^ls_replica_pending_objects{db=\"$PWD/db\",replica=\"a\"} [1-9]" m2 &&
+	wait_for lag_zero
+'
+
+test_expect_success 'nothing but GET /metrics is served' '
+	test "$(get /debug/pprof/)" = 404 &&
+	test "$(get / )" = 404 &&
+	test "$(get /metrics POST)" = 405
+'
+
+test_expect_success 'the textfile is written, and once more at the stop' '
+	wait_for test -s metrics.prom &&
+	grep -q "^ls_db_size_bytes{db=\"$PWD/db\"} " metrics.prom &&
+	kill -TERM $(cat rep.pid) && wait_for eval "! alive $(cat rep.pid)" &&
+	grep -qx "ls_child_up{db=\"$PWD/db\",program=\"ls-watch\",replica=\"\"} 0" metrics.prom
+'
+
+test_done
