@@ -131,24 +131,6 @@ mkpipe(int *p, int nonblock_w)
 		fcntl(p[1], F_SETFL, O_NONBLOCK);
 }
 
-/* The spool of a database: the configured one, or DIR/.BASE-ls. */
-static char *
-spool_of(const struct conf_db *d)
-{
-	char buf[PATH_MAX];
-	const char *slash;
-
-	if (d->spool != NULL)
-		return strdup(d->spool);
-	slash = strrchr(d->path, '/');
-	if (slash == NULL)
-		snprintf(buf, sizeof buf, ".%s-ls", d->path);
-	else
-		snprintf(buf, sizeof buf, "%.*s/.%s-ls",
-		    (int)(slash - d->path), d->path, slash + 1);
-	return strdup(buf);
-}
-
 static size_t
 plan(const struct conf *cf, struct child **out)
 {
@@ -161,7 +143,7 @@ plan(const struct conf *cf, struct child **out)
 		log_fatal(111, "out of memory");
 	for (i = 0; i < cf->ndb; i++) {
 		const struct conf_db *d = &cf->db[i];
-		char *spool = spool_of(d), *p;
+		char *spool = strdup(d->spool), *p;
 		struct child *w = &v[n++];
 		int64_t snap = d->snapshot_ms;
 

@@ -384,6 +384,18 @@ finish(struct parse *p)
 				    p->c->db[k].line);
 		if (d->nrep == 0)
 			fail(p, d->line, "[db] %s has no [replica]", d->path);
+		if (d->spool == NULL) {
+			/* DIR/.BASE-ls, beside the database. */
+			char buf[PATH_MAX];
+			const char *slash = strrchr(d->path, '/');
+
+			if (slash == NULL)
+				snprintf(buf, sizeof buf, ".%s-ls", d->path);
+			else
+				snprintf(buf, sizeof buf, "%.*s/.%s-ls",
+				    (int)(slash - d->path), d->path, slash + 1);
+			set_str(p, &d->spool, buf);
+		}
 		for (j = 0; j < d->nrep && !p->failed; j++) {
 			struct conf_replica *r = &d->rep[j];
 			const char *scheme = "file";

@@ -23,7 +23,7 @@ struct conf_replica {
 struct conf_db {
 	int			line;
 	char			*path;
-	char			*spool;
+	char			*spool;		/* default DIR/.BASE-ls */
 	int64_t			monitor_ms, checkpoint_ms, snapshot_ms;
 	int64_t			min_pages, max_pages, trunc_pages;
 	struct conf_replica	*rep;

@@ -69,23 +69,6 @@ help(struct buf *b, const char *name, const char *type, const char *text)
 	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-static char *
-spool_dir(const struct conf_db *d)
-{
-	char buf[4096];
-	const char *slash;
-
-	if (d->spool != NULL)
-		return strdup(d->spool);
-	slash = strrchr(d->path, '/');
-	if (slash == NULL)
-		snprintf(buf, sizeof buf, ".%s-ls", d->path);
-	else
-		snprintf(buf, sizeof buf, "%.*s/.%s-ls",
-		    (int)(slash - d->path), d->path, slash + 1);
-	return strdup(buf);
-}
-
 static int64_t
 fsize(const char *path)
 {
@@ -137,7 +120,7 @@ metrics_render(const struct conf *cf, const struct metrics_child *ch,
 	/* Gather first: each metric family must come out as one group. */
 	for (i = 0; i < cf->ndb; i++) {
 		const struct conf_db *d = &cf->db[i];
-		char *dir = spool_dir(d);
+		char *dir = strdup(d->spool);
 		struct spool sp;
 		struct spool_list l = { NULL, 0, 0 };
 
