@@ -31,6 +31,7 @@
 #include "lz4f.h"
 #include "name.h"
 #include "spool.h"
+#include "stats.h"
 #include "wal.h"
 
 #define USAGE "ls-watch [-v] [-d FD] [-i INTERVAL] [-s INTERVAL] " \
@@ -89,6 +90,7 @@ struct watch {
 	int64_t		last_change_ms;
 	int64_t		next_snap_ms;
 	int64_t		next_ckpt_ms;	/* no checkpoint try before this */
+	struct stats	st;		/* counters for the metrics */
 	int		reset;		/* continuity lost: new generation */
 	int		settle;		/* files moved: wait before reopening */
 	char		reason[256];
@@ -266,6 +268,8 @@ publish_wal(struct watch *w, uint64_t from, uint64_t to)
 	    (unsigned long long)(to - from));
 	w->pub = to;
 	w->last_pub_ms = now_ms();
+	stats_add(&w->st, "segments_total", 1);
+	stats_add(&w->st, "segment_wal_bytes_total", to - from);
 	return;
 bad:
 	log_fatal(111, "unable to write a WAL segment to %s: %s", tmp,
@@ -531,6 +535,7 @@ snapshot(struct watch *w, const char *why)
 		    w->sp.dir, strerror(errno));
 	name_format(&n, rel);
 	announce(rel);
+	stats_add(&w->st, "snapshots_total", 1);
 	log_info("wrote %s (%s, %llu database bytes)", rel, why,
 	    (unsigned long long)size);
 	w->next_snap_ms = w->o.snapshot_ms > 0 ?
@@ -583,6 +588,9 @@ checkpoint(struct watch *w, enum ckpt_mode mode)
 			exec_sql(w->wr, "PRAGMA journal_size_limit = -1");
 	}
 	begin_read(w);
+	stats_add(&w->st, mode == CK_PASSIVE ? "checkpoints_passive_total" :
+	    mode == CK_RESTART ? "checkpoints_restart_total" :
+	    "checkpoints_truncate_total", 1);
 	log_info("checkpoint %s: %d of %d frames", ckpt_names[mode], ck_n,
 	    log_n);
 	scan(w, 1);
@@ -833,6 +841,7 @@ new_generation(struct watch *w)
 		log_fatal(111, "%s: the WAL header is not valid", w->wal);
 	w->idx = 0;
 	w->reset = 0;
+	stats_add(&w->st, "generations_total", 1);
 	start_index(w, h);
 	scan(w, 1);
 	snapshot(w, "new generation");
@@ -1126,6 +1135,8 @@ main(int argc, char **argv)
 			if (d < wait)
 				wait = d;
 		}
+		if (w.st.dirty && w.st.next_ms - t < wait)
+			wait = w.st.next_ms - t;	/* counters to write */
 		if (w.pend_since_ms > 0 && w.pend_since_ms + 1000 - t < wait)
 			wait = w.pend_since_ms + 1000 - t;
 		if (w.o.idle_ms > 0 &&
@@ -1177,6 +1188,7 @@ main(int argc, char **argv)
 			scan(&w, 1);
 			log_info("stopping: everything committed is in %s",
 			    w.sp.dir);
+			stats_flush(&w.st, &w.sp, "watch", 1);
 			close_db(&w);
 			spool_close(&w.sp);
 			free(w.commits);
@@ -1190,6 +1202,7 @@ main(int argc, char **argv)
 			continue;
 		scan(&w, 0);
 		maybe_checkpoint(&w);
+		stats_flush(&w.st, &w.sp, "watch", 0);
 		if (!w.reset && (want_snap || now_ms() >= w.next_snap_ms)) {
 			snapshot(&w, want_snap ? "requested" : "interval");
 			want_snap = 0;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "metrics.h"
+#include "fsx.h"
 #include "spool.h"
 
 struct buf {
@@ -69,6 +70,64 @@ help(struct buf *b, const char *name, const char *type, const char *text)
 	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+/* Counters from SPOOL/stats/ files, gathered to be printed by family. */
+struct ctr {
+	char		fam[96];
+	char		labels[1400];
+	uint64_t	v;
+	size_t		seq;
+};
+
+struct ctrs {
+	struct ctr	*v;
+	size_t		n, cap;
+};
+
+static int
+ctr_cmp(const void *a, const void *b)
+{
+	const struct ctr *x = a, *y = b;
+	int c = strcmp(x->fam, y->fam);
+
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Reads "key value" lines of file into counters PREFIX_key{labels}. */
+static void
+read_stats(struct ctrs *c, const char *file, const char *prefix,
+    const char *labels)
+{
+	char *buf, *line, *save = NULL, key[64];
+	unsigned long long v;
+	size_t n;
+
+	if (fsx_read_file(file, &buf, &n) < 0)
+		return;
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		struct ctr *x;
+
+		if (sscanf(line, "%63[a-z_] %llu", key, &v) != 2)
+			continue;
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 32;
+
+			if ((x = realloc(c->v, cap * sizeof *x)) == NULL)
+				break;
+			c->v = x;
+			c->cap = cap;
+		}
+		x = &c->v[c->n];
+		snprintf(x->fam, sizeof x->fam, "%s_%s", prefix, key);
+		snprintf(x->labels, sizeof x->labels, "%s", labels);
+		x->v = v;
+		x->seq = c->n++;
+	}
+	free(buf);
+}
+
 static int64_t
 fsize(const char *path)
 {
@@ -105,6 +164,7 @@ metrics_render(const struct conf *cf, const struct metrics_child *ch,
 		size_t		nobj;
 		uint64_t	bytes;
 	} *dm = calloc(cf->ndb + 1, sizeof *dm);
+	struct ctrs cs = { NULL, 0, 0 };
 	struct repm {
 		struct spool_ack a;
 		size_t		pending;
@@ -158,10 +218,35 @@ metrics_render(const struct conf *cf, const struct metrics_child *ch,
 			r->lag = oldest == 0 ? 0.0 :
 			    (double)(now_ns - oldest) / 1e9;
 		}
+		{
+			char f[4200], lab[1400];
+
+			snprintf(f, sizeof f, "%s/stats/watch", dir);
+			snprintf(lab, sizeof lab, "db=\"%s\"",
+			    esc(d->path, e1, sizeof e1));
+			read_stats(&cs, f, "ls_watch", lab);
+			for (j = 0; j < d->nrep; j++) {
+				snprintf(f, sizeof f, "%s/stats/replica.%s", dir,
+				    d->rep[j].name);
+				snprintf(lab, sizeof lab, "db=\"%s\",replica="
+				    "\"%s\"", e1, esc(d->rep[j].name, e2,
+				    sizeof e2));
+				read_stats(&cs, f, "ls_replica", lab);
+			}
+		}
 		spool_list_free(&l);
 		spool_close(&sp);
 		free(dir);
 	}
+	if (cs.n > 1)
+		qsort(cs.v, cs.n, sizeof *cs.v, ctr_cmp);
+	for (k = 0; k < cs.n; k++) {
+		if (k == 0 || strcmp(cs.v[k].fam, cs.v[k - 1].fam) != 0)
+			put(&b, "# TYPE %s counter\n", cs.v[k].fam);
+		put(&b, "%s{%s} %llu\n", cs.v[k].fam, cs.v[k].labels,
+		    (unsigned long long)cs.v[k].v);
+	}
+	free(cs.v);
 	help(&b, "ls_generation_info", "gauge", "The generation being written.");
 	for (i = 0; i < cf->ndb; i++)
 		if (dm[i].have)

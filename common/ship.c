@@ -13,6 +13,7 @@
 #include "log.h"
 #include "replica.h"
 #include "ship.h"
+#include "stats.h"
 
 static int64_t
 now_ms(void)
@@ -32,6 +33,8 @@ wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static struct stats st;
+
 /* Uploads one spool object. Returns a BE_* code. */
 static int
 put_one(struct spool *sp, struct backend *b, const struct spool_obj *o)
@@ -50,6 +53,9 @@ put_one(struct spool *sp, struct backend *b, const struct spool_obj *o)
 	}
 	rc = b->ops->put(b, rel, fd, o->size, o->mtime_ns);
 	close(fd);
+	stats_add(&st, rc == BE_OK ? "put_total" : "put_errors_total", 1);
+	if (rc == BE_OK)
+		stats_add(&st, "put_bytes_total", o->size);
 	if (rc == BE_OK)
 		log_info("shipped %s (%llu bytes)", rel,
 		    (unsigned long long)o->size);
@@ -185,7 +191,9 @@ ship_retention(struct backend *b, int64_t retention_ms, int64_t now_ns,
 	int rc;
 
 	*removed = 0;
-	if ((rc = replica_list(b, "generations/", &objs, &total)) != BE_OK)
+	rc = replica_list(b, "generations/", &objs, &total);
+	stats_add(&st, rc == BE_OK ? "list_total" : "list_errors_total", 1);
+	if (rc != BE_OK)
 		return rc;
 	/* Only object names count: keep those, in place. */
 	for (i = 0; i < total; i++)
@@ -231,7 +239,10 @@ ship_retention(struct backend *b, int64_t retention_ms, int64_t now_ns,
 	rc = BE_OK;
 	if (nd > 0) {
 		rc = b->ops->remove(b, del, nd);
+		stats_add(&st, rc == BE_OK ? "delete_total" :
+		    "delete_errors_total", 1);
 		if (rc == BE_OK) {
+			stats_add(&st, "retention_removed_total", nd);
 			*removed = (int)nd;
 			log_info("retention removed %zu objects", nd);
 		}
@@ -269,7 +280,9 @@ ship_verify(struct spool *sp, struct backend *b, const char *replica)
 
 	if (spool_ack_read(sp, replica, &a) <= 0 || a.gen[0] == '\0')
 		return BE_OK;
-	if ((rc = replica_list(b, "generations/", &objs, &nobj)) != BE_OK)
+	rc = replica_list(b, "generations/", &objs, &nobj);
+	stats_add(&st, rc == BE_OK ? "list_total" : "list_errors_total", 1);
+	if (rc != BE_OK)
 		return rc;
 	if (nobj > 1)
 		qsort(objs, nobj, sizeof *objs, name_cmp_str);
@@ -335,8 +348,10 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 	sigset_t mask;
 	int64_t next_ret = 0, backoff = 0, retry_at = 0, t, wait;
 	int sfd, rc = BE_OK, shipped, removed, in_open = 1, r;
+	char statsname[96];
 	char cur[NAME_GEN_LEN + 1];
 
+	snprintf(statsname, sizeof statsname, "replica.%s", o->replica);
 	/* Register: from now on ls-watch keeps what this replica lacks. */
 	if ((r = spool_ack_read(sp, o->replica, &a)) < 0)
 		log_fatal(100, "unable to read %s/acks/%s: %s", sp->dir,
@@ -392,6 +407,7 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 				if (o->retention_ms > 0)
 					next_ret = t;	/* once more, last */
 				else {
+					stats_flush(&st, sp, statsname, 1);
 					close(sfd);
 					return 0;
 				}
@@ -408,13 +424,17 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 				log_warn("retention: %s", b->err);
 			next_ret = t + o->retention_check_ms;
 			if (o->once || stopping || !in_open) {
+				stats_flush(&st, sp, statsname, 1);
 				close(sfd);
 				return 0;
 			}
 		}
+		stats_flush(&st, sp, statsname, 0);
 		wait = -1;
 		if (retry_at > 0)
 			wait = retry_at - t;
+		if (st.dirty && (wait < 0 || st.next_ms - t < wait))
+			wait = st.next_ms - t > 0 ? st.next_ms - t : 0;
 		if (o->retention_ms > 0 && (wait < 0 || next_ret - t < wait))
 			wait = next_ret - t;
 		if (wait < 0 && retry_at > 0)

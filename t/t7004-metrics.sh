@@ -52,6 +52,22 @@ test_expect_success 'GET /metrics: sizes, position, replica, children' '
 	grep -qx "# TYPE ls_replication_lag_seconds gauge" m
 '
 
+# counters_match: the counters agree with the spool and the replica.
+counters_match() {
+	get /metrics >c &&
+	segs=$(ls .db-ls/generations/*/wal | wc -l) &&
+	puts=$(find rep -type f | wc -l) &&
+	grep -qx "ls_watch_segments_total{db=\"$PWD/db\"} $segs" c &&
+	grep -qx "ls_replica_put_total{db=\"$PWD/db\",replica=\"a\"} $puts" c
+}
+
+test_expect_success 'counters from the children: segments, snapshots, puts' '
+	wait_for counters_match &&
+	grep -qx "# TYPE ls_watch_segments_total counter" c &&
+	grep -qx "ls_watch_snapshots_total{db=\"$PWD/db\"} 1" c &&
+	grep -qx "ls_watch_generations_total{db=\"$PWD/db\"} 1" c
+'
+
 test_expect_success 'the lag gauge grows while a replica is behind' '
 	ship=$(kids ls-ship-file) && kill -STOP $ship &&
 	sql db "INSERT INTO t VALUES (2)" &&
