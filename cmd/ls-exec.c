@@ -19,33 +19,13 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "exe.h"
 #include "log.h"
 
 #define USAGE "ls-exec [-v] [-config FILE] [-restore-if-db-not-exists] " \
 	"PROG [ARGS...]"
 
 extern char **environ;
-
-static char bindir[PATH_MAX];
-
-static char *
-prog_path(const char *name, char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", bindir, sizeof bindir - 1);
-	char *slash;
-
-	if (n > 0) {
-		bindir[n] = '\0';
-		if ((slash = strrchr(bindir, '/')) != NULL) {
-			*slash = '\0';
-			snprintf(buf, len, "%s/%s", bindir, name);
-			if (access(buf, X_OK) == 0)
-				return buf;
-		}
-	}
-	snprintf(buf, len, "%s", name);
-	return buf;
-}
 
 /* Runs argv and waits; returns its exit status (128+n if killed). */
 static int
@@ -73,12 +53,13 @@ run(char *const *argv)
 static void
 restore_missing(const struct conf *cf, int verbose)
 {
-	char restore[PATH_MAX + 32];
+	char *restore = exe_sibling("ls-restore");
 	struct stat st;
 	size_t i, j;
 	int rc;
 
-	prog_path("ls-restore", restore, sizeof restore);
+	if (restore == NULL)
+		log_fatal(111, "out of memory");
 	for (i = 0; i < cf->ndb; i++) {
 		const struct conf_db *d = &cf->db[i];
 
@@ -104,6 +85,7 @@ restore_missing(const struct conf *cf, int verbose)
 			log_info("%s: no replica has a backup; starting empty",
 			    d->path);
 	}
+	free(restore);
 }
 
 int
@@ -112,8 +94,7 @@ main(int argc, char **argv)
 	struct conf cf;
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
-	char err[1024], rep[PATH_MAX + 32], *cfile = NULL, fdarg[16];
-	const char *lsconf = NULL;
+	char err[1024], *rep, *cfile = NULL, pidstr[16];
 	int i, verbose = 0, restore = 0, rd[2], sfd, st, code = 0;
 	pid_t rpid, ppid, pid;
 	sigset_t mask;
@@ -138,12 +119,8 @@ main(int argc, char **argv)
 	}
 	if (i >= argc)
 		log_usage(USAGE);
-	for (char **e = environ; *e != NULL; e++)
-		if (strncmp(*e, "LS_CONFIG=", 10) == 0)
-			lsconf = *e + 10;
 	if (cfile == NULL)
-		cfile = (char *)(lsconf != NULL && *lsconf ? lsconf :
-		    "/etc/ls.conf");
+		cfile = (char *)conf_default_file(environ);
 	if (conf_load(cfile, environ, &cf, err, sizeof err) < 0) {
 		fprintf(stderr, "%s: fatal: %s\n", PROG, err);
 		conf_free(&cf);
@@ -163,7 +140,8 @@ main(int argc, char **argv)
 		log_fatal(111, "unable to set up: %s", strerror(errno));
 
 	/* Replication first, and ready, before the application starts. */
-	prog_path("ls-replicate", rep, sizeof rep);
+	if ((rep = exe_sibling("ls-replicate")) == NULL)
+		log_fatal(111, "out of memory");
 	if ((rpid = fork()) < 0)
 		log_fatal(111, "unable to fork: %s", strerror(errno));
 	if (rpid == 0) {
@@ -206,9 +184,9 @@ main(int argc, char **argv)
 		}
 	}
 	close(rd[0]);
-	snprintf(fdarg, sizeof fdarg, "%d", (int)rpid);
+	snprintf(pidstr, sizeof pidstr, "%d", (int)rpid);
 	log_info("replication ready (ls-replicate pid %s); starting %s",
-	    fdarg, argv[i]);
+	    pidstr, argv[i]);
 
 	if ((ppid = fork()) < 0)
 		log_fatal(111, "unable to fork: %s", strerror(errno));
@@ -255,5 +233,6 @@ main(int argc, char **argv)
 			    128 + WTERMSIG(st));
 	}
 	conf_free(&cf);
+	free(rep);
 	return code;
 }

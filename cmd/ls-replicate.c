@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "exe.h"
 #include "fsx.h"
 #include "metrics.h"
+#include "ready.h"
 #include "dur.h"
 #include "log.h"
 
@@ -57,37 +59,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Programs are looked for beside this one, then on PATH. */
-static char bindir[PATH_MAX];
-
-static void
-find_bindir(void)
-{
-	ssize_t n = readlink("/proc/self/exe", bindir, sizeof bindir - 1);
-	char *slash;
-
-	if (n <= 0) {
-		bindir[0] = '\0';
-		return;
-	}
-	bindir[n] = '\0';
-	if ((slash = strrchr(bindir, '/')) != NULL)
-		*slash = '\0';
-}
-
-static char *
-prog_path(const char *name)
-{
-	char buf[PATH_MAX + 64];
-
-	if (bindir[0] != '\0') {
-		snprintf(buf, sizeof buf, "%s/%s", bindir, name);
-		if (access(buf, X_OK) == 0)
-			return strdup(buf);
-	}
-	return strdup(name);
 }
 
 static void
@@ -152,7 +123,8 @@ plan(const struct conf *cf, struct child **out)
 		w->dbpath = strdup(d->path);
 		w->in[0] = w->in[1] = w->out[0] = w->out[1] = -1;
 		w->ready[0] = w->ready[1] = -1;
-		p = prog_path("ls-watch");
+		if ((p = exe_sibling("ls-watch")) == NULL)
+			log_fatal(111, "out of memory");
 		arg(w, p);
 		free(p);
 		if (log_verbose)
@@ -183,7 +155,8 @@ plan(const struct conf *cf, struct child **out)
 			s->in[0] = s->in[1] = s->out[0] = s->out[1] = -1;
 			s->ready[0] = s->ready[1] = -1;
 			snprintf(name, sizeof name, "ls-ship-%s", r->type);
-			p = prog_path(name);
+			if ((p = exe_sibling(name)) == NULL)
+				log_fatal(111, "out of memory");
 			arg(s, p);
 			free(p);
 			if (log_verbose)
@@ -521,11 +494,9 @@ main(int argc, char **argv)
 	struct signalfd_siginfo si;
 	struct pollfd *pfd = NULL;
 	char err[1024], *cfile = NULL;
-	const char *lsconf = NULL;
 	size_t n, i, j, np;
 	sigset_t mask;
-	uint64_t v;
-	int c, sfd, check = 0, ready_fd = -1, all_ready_sent = 0;
+	int c, sfd, check = 0, ready_fd = -1;
 	int64_t t, wait, deadline = 0;
 	int code = 0, reloaded = 0, lfd = -1;
 	int64_t next_textfile = 0;
@@ -550,11 +521,9 @@ main(int argc, char **argv)
 			log_verbose = 1;
 			break;
 		case 'd':
-			if (dur_parse_uint(optarg, 1 << 20, &v) < 0 || v < 3 ||
-			    fcntl((int)v, F_GETFD) < 0)
+			if ((ready_fd = ready_parse(optarg)) < 0)
 				log_fatal(100, "-d %s: not an open descriptor "
 				    ">= 3", optarg);
-			ready_fd = (int)v;
 			break;
 		default:
 			log_usage(USAGE);
@@ -562,9 +531,6 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	for (char **e = environ; *e != NULL; e++)
-		if (strncmp(*e, "LS_CONFIG=", 10) == 0)
-			lsconf = *e + 10;
 	if (argc > 0) {
 		if (cfile != NULL)
 			log_fatal(100, "a config file and a command-line "
@@ -576,8 +542,7 @@ main(int argc, char **argv)
 			log_fatal(100, "%s", err);
 	} else {
 		if (cfile == NULL)
-			cfile = (char *)(lsconf != NULL && *lsconf ? lsconf :
-			    "/etc/ls.conf");
+			cfile = (char *)conf_default_file(environ);
 		if (conf_load(cfile, environ, &cf, err, sizeof err) < 0) {
 			fprintf(stderr, "%s: fatal: %s\n", PROG, err);
 			conf_free(&cf);
@@ -589,7 +554,6 @@ main(int argc, char **argv)
 		conf_free(&cf);
 		return 0;
 	}
-	find_bindir();
 	n = plan(&cf, &ch);
 
 	sigemptyset(&mask);
@@ -818,16 +782,11 @@ main(int argc, char **argv)
 			    read(ch[i].ready[0], &b, 1) == 1)
 				ch[i].is_ready = 1;
 		}
-		if (ready_fd >= 0 && !all_ready_sent) {
+		if (ready_fd >= 0) {
 			for (i = 0; i < n && ch[i].is_ready; i++)
 				;
-			if (i == n) {
-				if (write(ready_fd, "\n", 1) < 0)
-					log_warn("unable to notify readiness: %s",
-					    strerror(errno));
-				close(ready_fd);
-				all_ready_sent = 1;
-			}
+			if (i == n)
+				ready_notify(&ready_fd);
 		}
 		if (stopping) {
 			for (i = 0; i < n && (ch[i].pid == 0); i++)

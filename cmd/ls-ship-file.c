@@ -8,6 +8,7 @@
 
 #include "dur.h"
 #include "log.h"
+#include "ready.h"
 #include "replica.h"
 #include "ship.h"
 #include "spool.h"
@@ -28,7 +29,6 @@ main(int argc, char **argv)
 	struct spool sp;
 	struct backend *b;
 	char err[512];
-	uint64_t v;
 	int c, code, check_set = 0;
 
 	PROG = "ls-ship-file";
@@ -41,11 +41,9 @@ main(int argc, char **argv)
 			log_verbose = 1;
 			break;
 		case 'd':
-			if (dur_parse_uint(optarg, 1 << 20, &v) < 0 || v < 3 ||
-			    fcntl((int)v, F_GETFD) < 0)
+			if ((o.ready_fd = ready_parse(optarg)) < 0)
 				log_fatal(100, "-d %s: not an open descriptor "
 				    ">= 3", optarg);
-			o.ready_fd = (int)v;
 			break;
 		case 'n':
 			if (!spool_replica_name_ok(optarg))

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "lz4f.h"
 #include "name.h"
+#include "ready.h"
 #include "spool.h"
 #include "stats.h"
 #include "wal.h"
@@ -966,11 +967,9 @@ parse_args(struct watch *w, int argc, char **argv)
 			log_verbose = 1;
 			break;
 		case 'd':
-			if (dur_parse_uint(optarg, 1 << 20, &v) < 0 || v < 3 ||
-			    fcntl((int)v, F_GETFD) < 0)
+			if ((w->o.ready_fd = ready_parse(optarg)) < 0)
 				log_fatal(100, "-d %s: not an open descriptor "
 				    ">= 3", optarg);
-			w->o.ready_fd = (int)v;
 			break;
 		case 'i':
 		case 's':
@@ -1087,12 +1086,7 @@ main(int argc, char **argv)
 	}
 
 	start(&w);
-	if (w.o.ready_fd >= 0) {
-		if (write(w.o.ready_fd, "\n", 1) < 0)
-			log_warn("unable to notify readiness: %s",
-			    strerror(errno));
-		close(w.o.ready_fd);
-	}
+	ready_notify(&w.o.ready_fd);
 
 	for (;;) {
 		if (w.reset || db_replaced(&w)) {

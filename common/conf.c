@@ -542,3 +542,12 @@ conf_free(struct conf *c)
 	free(c->metrics_file);
 	memset(c, 0, sizeof *c);
 }
+
+const char *
+conf_default_file(char *const *env)
+{
+	for (; env != NULL && *env != NULL; env++)
+		if (strncmp(*env, "LS_CONFIG=", 10) == 0 && (*env)[10] != '\0')
+			return *env + 10;
+	return "/etc/ls.conf";
+}

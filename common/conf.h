@@ -51,5 +51,7 @@ int conf_load(const char *file, char *const *env, struct conf *c, char *err,
 int conf_args(const char *db, char *const *urls, size_t n, struct conf *c,
     char *err, size_t errlen);
 void conf_free(struct conf *c);
+/* The file to read when none is named: $LS_CONFIG, else /etc/ls.conf. */
+const char *conf_default_file(char *const *env);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ready.h"
 #include "replica.h"
 #include "ship.h"
 #include "stats.h"
@@ -349,6 +350,7 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 	int64_t next_ret = 0, backoff = 0, retry_at = 0, t, wait;
 	int sfd, rc = BE_OK, shipped, removed, in_open = 1, r;
 	char statsname[96];
+	int ready = o->ready_fd;
 	char cur[NAME_GEN_LEN + 1];
 
 	snprintf(statsname, sizeof statsname, "replica.%s", o->replica);
@@ -396,13 +398,8 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 				backoff = 0;
 				retry_at = 0;
 			}
-			if (o->ready_fd >= 0 && rc == BE_OK) {
-				if (write(o->ready_fd, "\n", 1) < 0)
-					log_warn("unable to notify readiness: %s",
-					    strerror(errno));
-				close(o->ready_fd);
-				((struct ship_opts *)o)->ready_fd = -1;
-			}
+			if (rc == BE_OK)
+				ready_notify(&ready);
 			if (rc == BE_OK && (o->once || stopping || !in_open)) {
 				if (o->retention_ms > 0)
 					next_ret = t;	/* once more, last */
