@@ -27,16 +27,59 @@
 
 extern char **environ;
 
-/* Runs argv and waits; returns its exit status (128+n if killed). */
+struct cmd {
+	char	*argv[96];
+	int	nargv;
+	char	*env[16];
+	int	nenv;
+};
+
+static void
+cmd_arg(void *ctx, const char *s)
+{
+	struct cmd *c = ctx;
+
+	if (c->nargv >= 94 || (c->argv[c->nargv++] = strdup(s)) == NULL)
+		log_fatal(111, "too many arguments or out of memory");
+	c->argv[c->nargv] = NULL;
+}
+
+static void
+cmd_env(void *ctx, const char *s)
+{
+	struct cmd *c = ctx;
+
+	if (c->nenv >= 16 || (c->env[c->nenv++] = strdup(s)) == NULL)
+		log_fatal(111, "too many secrets or out of memory");
+}
+
+static void
+cmd_free(struct cmd *c)
+{
+	int i;
+
+	for (i = 0; i < c->nargv; i++)
+		free(c->argv[i]);
+	for (i = 0; i < c->nenv; i++) {
+		explicit_bzero(c->env[i], strlen(c->env[i]));
+		free(c->env[i]);
+	}
+	memset(c, 0, sizeof *c);
+}
+
+/* Runs argv (with env added) and waits; returns its exit status (128+n
+ * if killed). */
 static int
-run(char *const *argv)
+run(char *const *argv, char *const *env, int nenv)
 {
 	pid_t pid;
-	int st;
+	int st, i;
 
 	if ((pid = fork()) < 0)
 		log_fatal(111, "unable to fork: %s", strerror(errno));
 	if (pid == 0) {
+		for (i = 0; i < nenv; i++)
+			putenv(env[i]);
 		execvp(argv[0], argv);
 		fprintf(stderr, "ls-exec: fatal: unable to run %s: %s\n",
 		    argv[0], strerror(errno));
@@ -66,11 +109,19 @@ restore_missing(const struct conf *cf, int verbose)
 		if (stat(d->path, &st) == 0)
 			continue;
 		for (j = 0; j < d->nrep; j++) {
-			char *argv[] = { restore, "-if-replica-exists", "-o",
-			    d->path, d->rep[j].url, verbose ? "-v" : NULL,
-			    NULL };
+			struct cmd c;
 
-			rc = run(argv);
+			memset(&c, 0, sizeof c);
+			cmd_arg(&c, restore);
+			if (verbose)
+				cmd_arg(&c, "-v");
+			cmd_arg(&c, "-if-replica-exists");
+			cmd_arg(&c, "-o");
+			cmd_arg(&c, d->path);
+			conf_replica_child(&d->rep[j], cmd_arg, cmd_env, &c);
+			cmd_arg(&c, d->rep[j].url);
+			rc = run(c.argv, c.env, c.nenv);
+			cmd_free(&c);
 			if (rc != 0)
 				log_fatal(rc == 100 ? 100 : 111, "unable to "
 				    "restore %s from %s (ls-restore exited %d)",

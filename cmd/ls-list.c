@@ -15,7 +15,7 @@
 #include "replica.h"
 #include "restore.h"
 
-static const char USAGE[] = "ls-list [-g GEN] REPLICA";
+static const char USAGE[] = "ls-list [-v] [-g GEN] [-O KEY=VALUE]... REPLICA";
 
 struct gen {
 	char		id[NAME_GEN_LEN + 1];
@@ -148,15 +148,25 @@ main(int argc, char **argv)
 	struct backend_obj *objs;
 	const char *gen = NULL;
 	char err[1024], prefix[NAME_LEN];
-	size_t n, found;
+	struct bopts bo = { 0 };
+	const char *opt[BOPT_MAX];
+	size_t n, found, nopt = 0, k;
 	int c, code;
 
 	PROG = "ls-list";
 	opterr = 0;
-	while ((c = getopt(argc, argv, "g:")) != -1) {
+	while ((c = getopt(argc, argv, "vg:O:")) != -1) {
 		switch (c) {
 		case 'g':
 			gen = optarg;
+			break;
+		case 'v':
+			log_verbose = 1;
+			break;
+		case 'O':
+			if (nopt == BOPT_MAX)
+				log_fatal(100, "too many -O");
+			opt[nopt++] = optarg;
 			break;
 		default:
 			log_usage(USAGE);
@@ -167,7 +177,12 @@ main(int argc, char **argv)
 	if (gen != NULL && !name_is_generation(gen, strlen(gen)))
 		log_fatal(100, "unable to parse arguments: -g %s: not 16 "
 		    "lowercase hex digits", gen);
-	if ((b = replica_open(argv[optind], 0, err, sizeof err, &code)) ==
+	if ((bo.type = replica_type(argv[optind])) == NULL)
+		bo.type = "file";
+	for (k = 0; k < nopt; k++)
+		if (bopt_add(&bo, opt[k], err, sizeof err) < 0)
+			log_fatal(100, "unable to parse arguments: -O %s", err);
+	if ((b = replica_open(argv[optind], &bo, 0, err, sizeof err, &code)) ==
 	    NULL)
 		log_fatal(code, "%s", err);
 	if (gen != NULL)

@@ -38,8 +38,10 @@ struct child {
 	enum role	role;
 	size_t		db;		/* index into conf.db */
 	char		*dbpath;
-	char		*argv[32];
+	char		*argv[96];
 	int		nargv;
+	char		*env[16];	/* "LS_KEY=SECRET" to add */
+	int		nenv;
 	pid_t		pid;		/* 0: not running */
 	int		done;		/* exited for good */
 	int		in[2];		/* stdin pipe (shippers) */
@@ -64,9 +66,29 @@ now_ms(void)
 static void
 arg(struct child *c, const char *s)
 {
-	if (c->nargv < 30 && (c->argv[c->nargv++] = strdup(s)) == NULL)
+	if (c->nargv >= 94)
+		log_fatal(100, "too many arguments for %s", c->argv[0]);
+	if ((c->argv[c->nargv++] = strdup(s)) == NULL)
 		log_fatal(111, "out of memory");
 	c->argv[c->nargv] = NULL;
+}
+
+static void
+arg_cb(void *ctx, const char *s)
+{
+	arg(ctx, s);
+}
+
+/* A secret for the child's environment: never in argv, never logged. */
+static void
+env_cb(void *ctx, const char *s)
+{
+	struct child *c = ctx;
+
+	if (c->nenv == 16)
+		log_fatal(100, "too many secrets for %s", c->argv[0]);
+	if ((c->env[c->nenv++] = strdup(s)) == NULL)
+		log_fatal(111, "out of memory");
 }
 
 static void
@@ -167,6 +189,7 @@ plan(const struct conf *cf, struct child **out)
 			arg(s, r->name);
 			arg_dur(s, "-r", r->retention_ms);
 			arg_dur(s, "-R", r->retention_check_ms);
+			conf_replica_child(r, arg_cb, env_cb, s);
 			arg(s, spool);
 			arg(s, r->url);
 		}
@@ -208,6 +231,11 @@ free_child(struct child *c)
 	close_fd(&c->ready[0]);
 	for (i = 0; i < c->nargv; i++)
 		free(c->argv[i]);
+	for (i = 0; i < c->nenv; i++) {
+		explicit_bzero(c->env[i], strlen(c->env[i]));
+		free(c->env[i]);
+	}
+	c->nenv = 0;
 	free(c->dbpath);
 	c->nargv = 0;
 	c->dbpath = NULL;
@@ -218,10 +246,13 @@ same_argv(const struct child *a, const struct child *b)
 {
 	int i;
 
-	if (a->role != b->role || a->nargv != b->nargv)
+	if (a->role != b->role || a->nargv != b->nargv || a->nenv != b->nenv)
 		return 0;
 	for (i = 0; i < a->nargv; i++)
 		if (strcmp(a->argv[i], b->argv[i]) != 0)
+			return 0;
+	for (i = 0; i < a->nenv; i++)
+		if (strcmp(a->env[i], b->env[i]) != 0)
 			return 0;
 	return 1;
 }
@@ -339,7 +370,7 @@ start(struct child *c)
 		return;
 	}
 	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
+		int nul = open("/dev/null", O_RDWR), i;
 		sigset_t none;
 
 		sigemptyset(&none);
@@ -352,6 +383,8 @@ start(struct child *c)
 			dup2(nul, 1);
 		}
 		dup2(c->ready[1], 3);
+		for (i = 0; i < c->nenv; i++)
+			putenv(c->env[i]);
 		execv(c->argv[0], c->argv);
 		if (strchr(c->argv[0], '/') == NULL)
 			execvp(c->argv[0], c->argv);

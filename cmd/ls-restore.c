@@ -19,7 +19,7 @@
 
 static const char USAGE[] = "ls-restore [-v] -o OUT [-generation GEN] "
     "[-index IDX] [-timestamp TIME] [-parallelism N] [-if-db-not-exists] "
-    "[-if-replica-exists] REPLICA";
+    "[-if-replica-exists] [-O KEY=VALUE]... REPLICA";
 
 #define PARALLELISM_MAX	256
 
@@ -27,6 +27,9 @@ struct args {
 	const char	*out, *gen, *index, *time, *parallelism, *replica;
 	int		verbose, if_db_not_exists, if_replica_exists;
 	int		flags;		/* restore_apply flags */
+	struct bopts	bo;		/* the backend's settings */
+	const char	*opt[BOPT_MAX];	/* -O, until the type is known */
+	size_t		nopt;
 };
 
 static void
@@ -87,6 +90,19 @@ parse_args(int argc, char **argv, struct args *a)
 			if (strlen(flags[i].name) == len &&
 			    strncmp(flags[i].name, arg, len) == 0)
 				break;
+		if (len == 1 && arg[0] == 'O') {
+			if (eq != NULL)
+				val = eq + 1;
+			else if (k + 1 < argc)
+				val = argv[++k];
+			else
+				log_usage(USAGE);
+			if (a->nopt == BOPT_MAX)
+				log_fatal(100, "unable to parse arguments: too "
+				    "many -O");
+			a->opt[a->nopt++] = val;
+			continue;
+		}
 		if (i == sizeof flags / sizeof flags[0])
 			log_usage(USAGE);
 		if (flags[i].on != NULL) {
@@ -106,6 +122,14 @@ parse_args(int argc, char **argv, struct args *a)
 	if (k != argc - 1 || a->out == NULL || *a->out == '\0')
 		log_usage(USAGE);
 	a->replica = argv[k];
+	if ((a->bo.type = replica_type(a->replica)) == NULL)
+		a->bo.type = "file";
+	for (i = 0; i < a->nopt; i++) {
+		char why[256];
+
+		if (bopt_add(&a->bo, a->opt[i], why, sizeof why) < 0)
+			log_fatal(100, "unable to parse arguments: -O %s", why);
+	}
 }
 
 static uint32_t
@@ -165,7 +189,7 @@ run(const struct args *a, const struct restore_opts *o, uint64_t par,
 	size_t nobjs, nbe = 0, i;
 	int code, rc;
 
-	if ((b = replica_open(a->replica, 0, err, errlen, &code)) == NULL)
+	if ((b = replica_open(a->replica, &a->bo, 0, err, errlen, &code)) == NULL)
 		return code;
 	if (o->gen != NULL)
 		snprintf(prefix, sizeof prefix, "generations/%s/", o->gen);
@@ -211,7 +235,7 @@ run(const struct args *a, const struct restore_opts *o, uint64_t par,
 	be[0] = b;
 	b = NULL;
 	for (i = 1; i < nbe; i++)
-		if ((be[i] = replica_open(a->replica, 0, err, errlen,
+		if ((be[i] = replica_open(a->replica, &a->bo, 0, err, errlen,
 		    &code)) == NULL)
 			goto out;
 	code = restore_apply(be, nbe, &plan, a->out, a->flags, err, errlen);

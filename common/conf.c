@@ -13,9 +13,11 @@
 #include <string.h>
 #include <ini.h>
 
+#include "bopt.h"
 #include "conf.h"
 #include "dur.h"
 #include "fsx.h"
+#include "replica.h"
 #include "spool.h"
 
 #define LINE_MAX_INI	199	/* inih's line buffer, less the NUL */
@@ -245,6 +247,41 @@ set_str(struct parse *p, char **dst, const char *v)
 	return 1;
 }
 
+/* A backend setting, checked for its kind now and for the replica's
+ * type once that is known. */
+static void
+add_kv(struct parse *p, struct conf_replica *r, const char *name,
+    const char *v)
+{
+	const struct bopt_key *k = bopt_find(NULL, name);
+	struct conf_kv *kv;
+	char why[256];
+	size_t i;
+
+	if (strcmp(k->key, name) == 0 && bopt_check(k, v, why, sizeof why) < 0) {
+		fail(p, p->line, "%s", why);
+		return;
+	}
+	for (i = 0; i < r->nkv; i++)
+		if (strcmp(r->kv[i].key, name) == 0) {
+			fail(p, p->line, "%s is already set at line %d", name,
+			    r->kv[i].line);
+			return;
+		}
+	if ((kv = realloc(r->kv, (r->nkv + 1) * sizeof *kv)) == NULL) {
+		fail(p, p->line, "out of memory");
+		return;
+	}
+	r->kv = kv;
+	kv += r->nkv;
+	kv->line = p->line;
+	kv->key = strdup(name);
+	kv->val = strdup(v);
+	r->nkv++;
+	if (kv->key == NULL || kv->val == NULL)
+		fail(p, p->line, "out of memory");
+}
+
 /* Keys a replica or the global section share. 1 if name was one. */
 static int
 rep_key(struct parse *p, struct conf_replica *r, const char *name,
@@ -260,6 +297,8 @@ rep_key(struct parse *p, struct conf_replica *r, const char *name,
 		set_dur(p, name, v, &r->snapshot_ms, 0);
 	else if (strcmp(name, "validation-interval") == 0)
 		set_dur(p, name, v, &r->validation_ms, 0);
+	else if (bopt_known(name))
+		add_kv(p, r, name, v);
 	else
 		return 0;
 	return 1;
@@ -338,11 +377,11 @@ handler(void *user, const char *section, const char *name, const char *raw)
 			if (strstr(v, "://") != NULL)
 				fail(p, p->line, "path: '%s' is a URL (use url)",
 				    v);
-			else if (r->url != NULL)
-				fail(p, p->line, "path and url both given");
 			else
-				set_str(p, &r->url, v);
-		} else if (!rep_key(p, r, name, v))
+				set_str(p, &r->path, v);
+		} else if (strcmp(name, "bucket") == 0)
+			set_str(p, &r->bucket, v);
+		else if (!rep_key(p, r, name, v))
 			fail(p, p->line, "unknown key '%s' in [replica]", name);
 	}
 	free(v);
@@ -362,6 +401,80 @@ inherit(struct conf_replica *r, const struct conf_replica *g)
 		r->snapshot_ms = g->snapshot_ms;
 	if (r->validation_ms == CONF_UNSET)
 		r->validation_ms = g->validation_ms;
+}
+
+/* Checks r's settings against its type, then adds the global ones its
+ * type takes and it does not set. */
+static void
+finish_kv(struct parse *p, struct conf_replica *r, const struct conf_replica *g)
+{
+	const struct bopt_key *k;
+	char other[80];
+	size_t i, j, n;
+
+	for (i = 0; i < r->nkv && !p->failed; i++) {
+		if (bopt_find(r->type, r->kv[i].key) == NULL)
+			fail(p, r->kv[i].line, "%s is not a setting of %s "
+			    "replicas", r->kv[i].key, r->type);
+		/* KEY and KEY-file name one secret. */
+		n = strlen(r->kv[i].key);
+		if (n > 5 && strcmp(r->kv[i].key + n - 5, "-file") == 0)
+			snprintf(other, sizeof other, "%.*s", (int)(n - 5),
+			    r->kv[i].key);
+		else
+			snprintf(other, sizeof other, "%s-file", r->kv[i].key);
+		for (j = 0; j < r->nkv && !p->failed; j++)
+			if (j != i && strcmp(r->kv[j].key, other) == 0)
+				fail(p, r->kv[i].line, "%s and %s both given",
+				    r->kv[i].key, other);
+	}
+	for (i = 0; i < g->nkv && !p->failed; i++) {
+		if ((k = bopt_find(r->type, g->kv[i].key)) == NULL)
+			continue;
+		for (j = 0; j < r->nkv; j++)
+			if (strcmp(r->kv[j].key, g->kv[i].key) == 0 ||
+			    bopt_find(r->type, r->kv[j].key) == k)
+				break;
+		if (j < r->nkv)
+			continue;
+		{
+			struct parse q = *p;
+
+			q.line = g->kv[i].line;
+			add_kv(&q, r, g->kv[i].key, g->kv[i].val);
+			if (q.failed)
+				p->failed = 1;
+		}
+	}
+}
+
+void
+conf_replica_child(const struct conf_replica *r,
+    void (*arg)(void *, const char *), void (*env)(void *, const char *),
+    void *ctx)
+{
+	const struct bopt_key *k;
+	char *s, name[80];
+	size_t i;
+
+	for (i = 0; i < r->nkv; i++) {
+		k = bopt_find(r->type, r->kv[i].key);
+		if (k != NULL && (k->kind & BK_SECRET) &&
+		    strcmp(k->key, r->kv[i].key) == 0) {
+			bopt_env_name(k->key, name, sizeof name);
+			if (asprintf(&s, "%s=%s", name, r->kv[i].val) < 0)
+				continue;
+			env(ctx, s);
+		} else {
+			if (asprintf(&s, "%s=%s", r->kv[i].key,
+			    r->kv[i].val) < 0)
+				continue;
+			arg(ctx, "-O");
+			arg(ctx, s);
+		}
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
 }
 
 /* Checks and completes what was read: types, names, defaults. */
@@ -401,6 +514,33 @@ finish(struct parse *p)
 			const char *scheme = "file";
 
 			inherit(r, &p->c->defaults);
+			if (r->url != NULL && (r->path != NULL ||
+			    r->bucket != NULL)) {
+				fail(p, r->line, "url and %s both given (the URL "
+				    "holds both)", r->bucket ? "bucket" : "path");
+				break;
+			}
+			if (r->url == NULL && r->bucket != NULL) {
+				char *u;
+
+				if (r->type == NULL || strcmp(r->type, "s3") != 0) {
+					fail(p, r->line, "bucket needs type = s3");
+					break;
+				}
+				if (asprintf(&u, "s3://%s/%s", r->bucket,
+				    r->path ? r->path : "") < 0) {
+					fail(p, r->line, "out of memory");
+					break;
+				}
+				r->url = u;
+			} else if (r->url == NULL && r->path != NULL) {
+				if (r->type != NULL && strcmp(r->type, "file") != 0) {
+					fail(p, r->line, "a %s replica needs a "
+					    "url or a bucket", r->type);
+					break;
+				}
+				set_str(p, &r->url, r->path);
+			}
 			if (r->url == NULL) {
 				fail(p, r->line, "[replica] has neither url "
 				    "nor path");
@@ -421,10 +561,13 @@ finish(struct parse *p)
 				    "%s", r->type, r->url);
 			if (r->type == NULL)
 				set_str(p, &r->type, scheme);
-			if (strcmp(r->type, "file") != 0)
+			if (strcmp(r->type, "file") != 0 &&
+			    strcmp(r->type, "s3") != 0)
 				fail(p, r->line, "replica type %s is not "
 				    "supported by this build (no ls-ship-%s)",
 				    r->type, r->type);
+			if (!p->failed)
+				finish_kv(p, r, &p->c->defaults);
 			if (r->name == NULL)
 				set_str(p, &r->name, r->type);
 			for (k = 0; k < j && !p->failed; k++)
@@ -513,12 +656,28 @@ conf_args(const char *db, char *const *urls, size_t n, struct conf *c,
 		if (n > 1) {
 			char nm[32];
 
-			snprintf(nm, sizeof nm, "file%zu", i + 1);
+			const char *t = replica_type(urls[i]);
+
+			snprintf(nm, sizeof nm, "%s%zu", t ? t : "file", i + 1);
 			c->db->rep[i].name = strdup(nm);
 		}
 	}
 	finish(&p);
 	return p.failed ? -1 : 0;
+}
+
+static void
+kv_free(struct conf_kv *kv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(kv[i].key);
+		if (kv[i].val != NULL)
+			explicit_bzero(kv[i].val, strlen(kv[i].val));
+		free(kv[i].val);
+	}
+	free(kv);
 }
 
 void
@@ -531,12 +690,16 @@ conf_free(struct conf *c)
 			free(c->db[i].rep[j].name);
 			free(c->db[i].rep[j].type);
 			free(c->db[i].rep[j].url);
+			free(c->db[i].rep[j].path);
+			free(c->db[i].rep[j].bucket);
+			kv_free(c->db[i].rep[j].kv, c->db[i].rep[j].nkv);
 		}
 		free(c->db[i].rep);
 		free(c->db[i].path);
 		free(c->db[i].spool);
 	}
 	free(c->db);
+	kv_free(c->defaults.kv, c->defaults.nkv);
 	free(c->file);
 	free(c->addr);
 	free(c->metrics_file);

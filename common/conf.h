@@ -11,11 +11,22 @@
 /* A duration or count not given is CONF_UNSET. */
 #define CONF_UNSET	(-1)
 
+/* A backend setting (bopt.h): passed as -O KEY=VALUE, or for a secret
+ * in the environment as LS_KEY. */
+struct conf_kv {
+	char		*key, *val;
+	int		line;
+};
+
 struct conf_replica {
 	int		line;		/* where its section starts, 0 if none */
 	char		*name;		/* ack and log name; default: its type */
-	char		*type;		/* file (s3, abs, gcs, sftp: later) */
+	char		*type;		/* file, s3 */
 	char		*url;		/* the shipper's replica argument */
+	char		*path;		/* file: the directory; s3: the prefix */
+	char		*bucket;
+	struct conf_kv	*kv;
+	size_t		nkv;
 	int64_t		retention_ms, retention_check_ms;
 	int64_t		sync_ms, snapshot_ms, validation_ms;
 };
@@ -51,6 +62,11 @@ int conf_load(const char *file, char *const *env, struct conf *c, char *err,
 int conf_args(const char *db, char *const *urls, size_t n, struct conf *c,
     char *err, size_t errlen);
 void conf_free(struct conf *c);
+/* Calls arg for each argument ("-O", "KEY=VALUE", ...) and env for each
+ * "LS_KEY=SECRET" a child working on r needs. */
+void conf_replica_child(const struct conf_replica *r,
+    void (*arg)(void *, const char *), void (*env)(void *, const char *),
+    void *ctx);
 /* The file to read when none is named: $LS_CONFIG, else /etc/ls.conf. */
 const char *conf_default_file(char *const *env);
 

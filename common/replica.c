@@ -5,19 +5,38 @@
 #include <string.h>
 
 #include "replica.h"
+#include "s3.h"
+
+const char *
+replica_type(const char *url)
+{
+	const char *colon = strstr(url, "://");
+
+	if (colon == NULL || strncmp(url, "file://", 7) == 0)
+		return "file";
+	if (strncmp(url, "s3://", 5) == 0)
+		return "s3";
+	return NULL;
+}
 
 struct backend *
-replica_open(const char *url, int create, char *err, size_t errlen, int *code)
+replica_open(const char *url, const struct bopts *o, int create, char *err,
+    size_t errlen, int *code)
 {
+	static const struct bopts none;
 	const char *path = url;
 	const char *colon = strstr(url, "://");
 	struct backend *b;
 
 	*code = 100;
+	if (o == NULL)
+		o = &none;
+	if (strncmp(url, "s3://", 5) == 0)
+		return s3_open(url, o, err, errlen, code);
 	if (colon != NULL) {
 		if (strncmp(url, "file://", 7) != 0) {
-			snprintf(err, errlen, "%s: unsupported replica URL scheme",
-			    url);
+			snprintf(err, errlen, "%s: unsupported replica URL scheme "
+			    "(file, s3)", url);
 			return NULL;
 		}
 		path = url + 7;

@@ -5,15 +5,20 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "bopt.h"
+
+/* The backend type of url ("file", "s3"), or NULL if none fits. */
+const char *replica_type(const char *url);
 
 /*
- * Opens the replica at url: "file:///DIR", or a plain path (a directory
- * replica or a spool). create makes a missing directory. Returns NULL with
- * a one-line reason in err and *code set to 100 (bad URL, not a
+ * Opens the replica at url: "file:///DIR" or a plain path (a directory
+ * replica or a spool), or "s3://...", with the backend's settings o (NULL
+ * for none). create makes a missing directory. Returns NULL with a
+ * one-line reason in err and *code set to 100 (bad URL or setting, not a
  * directory, no access) or 111 (temporary).
  */
-struct backend *replica_open(const char *url, int create, char *err,
-    size_t errlen, int *code);
+struct backend *replica_open(const char *url, const struct bopts *o,
+    int create, char *err, size_t errlen, int *code);
 
 /*
  * Lists every object under prefix ("generations/" for the whole replica)

@@ -28,6 +28,10 @@ AZURE_AUTHORITY_HOST=http://127.0.0.1:9/
 export AWS_EC2_METADATA_DISABLED AWS_EC2_METADATA_SERVICE_ENDPOINT \
 	GCE_METADATA_HOST GCE_METADATA_IP IDENTITY_ENDPOINT IMDS_ENDPOINT \
 	MSI_ENDPOINT AZURE_AUTHORITY_HOST
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY \
+	AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_STS \
+	AWS_ROLE_SESSION_NAME AWS_CONTAINER_AUTHORIZATION_TOKEN \
+	AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE LS_SECRET_ACCESS_KEY
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
 	AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
 	AWS_CONTAINER_CREDENTIALS_FULL_URI LITESTREAM_ACCESS_KEY_ID \
@@ -167,14 +171,14 @@ litestream_setup() {
 	fi
 }
 
-# start_pipeline 'LS-WATCH ARGS' 'LS-SHIP-FILE ARGS': runs
-# ls-watch ARGS | ls-ship-file ARGS in the background, in the current
-# directory, with pids in watch.pid and ship.pid and stderr appended to
-# watch.err and ship.err.
+# start_pipeline 'LS-WATCH ARGS' 'SHIPPER ARGS': runs
+# ls-watch ARGS | $SHIPPER ARGS (default ls-ship-file) in the background,
+# in the current directory, with pids in watch.pid and ship.pid and stderr
+# appended to watch.err and ship.err.
 start_pipeline() {
 	rm -f watch.pid ship.pid
 	sh -c 'echo $$ >watch.pid; exec ls-watch '"$1"' 2>>watch.err' |
-	    sh -c 'echo $$ >ship.pid; exec ls-ship-file '"$2"' 2>>ship.err' &
+	    sh -c 'echo $$ >ship.pid; exec '"${SHIPPER:-ls-ship-file}"' '"$2"' 2>>ship.err' &
 	wait_for test -s watch.pid && wait_for test -s ship.pid &&
 	test_atexit "kill -9 $(cat watch.pid) $(cat ship.pid)"
 }

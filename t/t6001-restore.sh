@@ -194,7 +194,7 @@ test_expect_success '-parallelism 1 and 3 give the same database' '
 '
 
 test_expect_success 'usage errors: exit 100, one line' '
-	usage="ls-restore: usage: ls-restore [-v] -o OUT [-generation GEN] [-index IDX] [-timestamp TIME] [-parallelism N] [-if-db-not-exists] [-if-replica-exists] REPLICA" &&
+	usage="ls-restore: usage: ls-restore [-v] -o OUT [-generation GEN] [-index IDX] [-timestamp TIME] [-parallelism N] [-if-db-not-exists] [-if-replica-exists] [-O KEY=VALUE]... REPLICA" &&
 	echo "$usage" >expect &&
 	for args in "rep" "-o" "-o x.db" "-o x.db rep extra" "-x -o x.db rep" \
 	    "-v=true -o x.db rep" "-o x.db -- " "-o= rep"; do
@@ -227,7 +227,7 @@ test_expect_success 'bad option values: exit 100, saying which' '
 
 test_expect_success 'a replica URL of another scheme: exit 100' '
 	test_expect_code 100 ls-restore -o x.db s4://bucket/db 2>err &&
-	echo "ls-restore: fatal: s4://bucket/db: unsupported replica URL scheme" >expect &&
+	echo "ls-restore: fatal: s4://bucket/db: unsupported replica URL scheme (file, s3)" >expect &&
 	test_cmp expect err
 '
 

@@ -91,7 +91,7 @@ test_expect_success 'errors: exit 100, one line' '
 	test_expect_code 100 ls-list -g ../../etc rep 2>err &&
 	echo "ls-list: fatal: unable to parse arguments: -g ../../etc: not 16 lowercase hex digits" >expect &&
 	test_cmp expect err &&
-	echo "ls-list: usage: ls-list [-g GEN] REPLICA" >expect &&
+	echo "ls-list: usage: ls-list [-v] [-g GEN] [-O KEY=VALUE]... REPLICA" >expect &&
 	for args in "" "-g" "-x rep" "rep rep" "-g $G"; do
 		test_expect_code 100 ls-list $args 2>err &&
 		test_cmp expect err || exit 1

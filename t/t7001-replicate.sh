@@ -143,7 +143,7 @@ path = y" "bad.conf:5: a replica named '"'"'file'"'"' is already defined at line
 	conf_error "[db]
 path = db
 [replica]
-url = s3://bucket/db" "bad.conf:3: replica type s3 is not supported by this build (no ls-ship-s3)" &&
+url = gcs://bucket/db" "bad.conf:3: replica type gcs is not supported by this build (no ls-ship-gcs)" &&
 	conf_error "[dbs]
 path = db" "bad.conf:1: unknown section [dbs] (known: [global], [db], [replica])" &&
 	conf_error "[db]

@@ -1,0 +1,1415 @@
+/*
+ * s3: objects in an S3 bucket under a root prefix, over the REST API with
+ * SigV4. A put is one PUT, or above part-size a multipart upload whose
+ * parts go up in parallel straight from the spool file (no buffering)
+ * and which is aborted when it fails: S3 shows an object only once its
+ * upload completes, so a name only ever holds a whole object. Every body
+ * is signed with its SHA-256, so the server refuses one that arrives
+ * damaged. Listing is ListObjectsV2, flat (no delimiter). Deletes go in
+ * DeleteObjects batches of 1000.
+ *
+ * Requests that fail in a way worth another try (a transport failure,
+ * 5xx, SlowDown, 408, 429) are retried here a few times with jittered
+ * back-off; the caller's loop does the rest.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <bearssl.h>
+
+#include "awscred.h"
+#include "backend.h"
+#include "bopt.h"
+#include "http.h"
+#include "log.h"
+#include "restore.h"
+#include "s3.h"
+#include "sigv4.h"
+#include "xml.h"
+
+#define ATTEMPTS	5
+#define PART_MIN	(5ULL << 20)
+#define PART_DEFAULT	(5ULL << 20)
+#define DELETE_BATCH	1000
+#define NHDR		12
+
+struct s3 {
+	struct backend		b;
+	struct s3_loc		l;
+	struct http		*http;
+	struct awscred_chain	*cred;
+	int			said_source;
+	pthread_mutex_t		mu;		/* err, said_source */
+	uint64_t		part_size;
+	int			concurrency;
+	const char		*storage_class;	/* in opts' strings */
+	const char		*sse, *sse_kms;
+	char			*opt_copy[4];
+};
+
+static int
+set_err(struct s3 *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+set_err(struct s3 *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->mu);
+	va_start(ap, fmt);
+	vsnprintf(s->b.err, sizeof s->b.err, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&s->mu);
+	return code;
+}
+
+/* ---- addressing ---- */
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Splits host "A.REST" at the first dot. */
+static int
+first_label(const char *h, char *label, size_t len, const char **rest)
+{
+	const char *dot = strchr(h, '.');
+
+	if (dot == NULL || dot == h || (size_t)(dot - h) >= len)
+		return -1;
+	memcpy(label, h, (size_t)(dot - h));
+	label[dot - h] = '\0';
+	*rest = dot + 1;
+	return 0;
+}
+
+/*
+ * Providers recognized from the URL host (as Litestream does): the first
+ * label is the bucket, the rest names the endpoint, served path-style.
+ */
+static int
+parse_host(const char *hostport, struct s3_loc *l)
+{
+	char host[512], label[256], region[64];
+	const char *port, *rest;
+	size_t n;
+
+	port = strrchr(hostport, ':');
+	n = port != NULL ? (size_t)(port - hostport) : strlen(hostport);
+	if (n >= sizeof host)
+		return -1;
+	memcpy(host, hostport, n);
+	host[n] = '\0';
+	if (port == NULL)
+		port = "";
+	if (ends_with(host, ".localhost") &&
+	    first_label(host, label, sizeof label, &rest) == 0 &&
+	    strcmp(rest, "localhost") == 0) {
+		snprintf(l->bucket, sizeof l->bucket, "%s", label);
+		snprintf(l->scheme, sizeof l->scheme, "http");
+		snprintf(l->host, sizeof l->host, "localhost%s", port);
+		snprintf(l->region, sizeof l->region, "us-east-1");
+		l->path_style = 1;
+		return 0;
+	}
+	if (first_label(host, label, sizeof label, &rest) < 0)
+		goto plain;
+	region[0] = '\0';
+	if (strncmp(rest, "s3.", 3) == 0 && ends_with(rest, ".backblazeb2.com"))
+		snprintf(region, sizeof region, "%.*s",
+		    (int)(strlen(rest) - 3 - strlen(".backblazeb2.com")),
+		    rest + 3);
+	else if (strcmp(rest, "s3.filebase.com") == 0)
+		snprintf(region, sizeof region, "us-east-1");
+	else if (ends_with(rest, ".digitaloceanspaces.com") &&
+	    strchr(rest, '.') == rest + strlen(rest) -
+	    strlen(".digitaloceanspaces.com"))
+		snprintf(region, sizeof region, "%.*s",
+		    (int)(strlen(rest) - strlen(".digitaloceanspaces.com")),
+		    rest);
+	else if (strncmp(rest, "s3.", 3) == 0 && ends_with(rest, ".scw.cloud"))
+		snprintf(region, sizeof region, "%.*s",
+		    (int)(strlen(rest) - 3 - strlen(".scw.cloud")), rest + 3);
+	else if (ends_with(rest, ".linodeobjects.com") &&
+	    strchr(rest, '.') == rest + strlen(rest) -
+	    strlen(".linodeobjects.com"))
+		snprintf(region, sizeof region, "%.*s",
+		    (int)(strlen(rest) - strlen(".linodeobjects.com")), rest);
+	else
+		goto plain;
+	if (region[0] == '\0' || strchr(region, '.') != NULL)
+		goto plain;
+	snprintf(l->bucket, sizeof l->bucket, "%s", label);
+	snprintf(l->scheme, sizeof l->scheme, "https");
+	snprintf(l->host, sizeof l->host, "%s%s", rest, port);
+	snprintf(l->region, sizeof l->region, "%s", region);
+	l->path_style = 1;
+	return 0;
+plain:
+	/* Anything else is an AWS bucket name, dots and all. */
+	if (*port != '\0')
+		return -1;
+	snprintf(l->bucket, sizeof l->bucket, "%s", host);
+	return 0;
+}
+
+/* arn:PARTITION:s3:REGION:ACCOUNT:accesspoint/NAME[/PATH] */
+static int
+parse_arn(const char *arn, struct s3_loc *l, const char **path, char *err,
+    size_t errlen)
+{
+	char part[32], region[64], account[32], name[64];
+	const char *p = arn + 4, *f[5];
+	size_t i, n;
+
+	for (i = 0; i < 4; i++) {
+		if ((f[i] = strchr(p, ':')) == NULL)
+			goto bad;
+		p = f[i] + 1;
+	}
+	/* fields: partition, service, region, account, then the resource */
+	if ((n = (size_t)(f[0] - (arn + 4))) == 0 || n >= sizeof part)
+		goto bad;
+	snprintf(part, sizeof part, "%.*s", (int)n, arn + 4);
+	if ((size_t)(f[1] - f[0] - 1) != 2 || strncmp(f[0] + 1, "s3", 2) != 0)
+		goto bad;
+	if ((n = (size_t)(f[2] - f[1] - 1)) == 0 || n >= sizeof region)
+		goto bad;
+	snprintf(region, sizeof region, "%.*s", (int)n, f[1] + 1);
+	if ((n = (size_t)(f[3] - f[2] - 1)) == 0 || n >= sizeof account)
+		goto bad;
+	snprintf(account, sizeof account, "%.*s", (int)n, f[2] + 1);
+	if (strncmp(p, "accesspoint/", 12) != 0)
+		goto bad;
+	p += 12;
+	n = strcspn(p, "/");
+	if (n == 0 || n >= sizeof name)
+		goto bad;
+	snprintf(name, sizeof name, "%.*s", (int)n, p);
+	*path = p + n;
+	snprintf(l->scheme, sizeof l->scheme, "https");
+	snprintf(l->host, sizeof l->host, "%s-%s.s3-accesspoint.%s.%s", name,
+	    account, region, strcmp(part, "aws-cn") == 0 ?
+	    "amazonaws.com.cn" : "amazonaws.com");
+	snprintf(l->region, sizeof l->region, "%s", region);
+	l->access_point = 1;
+	return 0;
+bad:
+	snprintf(err, errlen, "s3://%s: not an access point ARN "
+	    "(arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME)", arn);
+	return -1;
+}
+
+static int
+set_prefix(struct s3_loc *l, const char *path)
+{
+	size_t n;
+
+	while (*path == '/')
+		path++;
+	n = strlen(path);
+	while (n > 0 && path[n - 1] == '/')
+		n--;
+	if (n >= sizeof l->prefix)
+		return -1;
+	memcpy(l->prefix, path, n);
+	l->prefix[n] = '\0';
+	return 0;
+}
+
+int
+s3_parse(const char *url, const struct bopts *o, struct s3_loc *l,
+    char *err, size_t errlen)
+{
+	const char *p, *path, *v;
+	char hostport[512];
+	size_t n;
+
+	memset(l, 0, sizeof *l);
+	snprintf(l->scheme, sizeof l->scheme, "https");
+	if (strncmp(url, "s3://", 5) != 0) {
+		snprintf(err, errlen, "%s: not an s3:// URL", url);
+		return -1;
+	}
+	p = url + 5;
+	if (strncmp(p, "arn:", 4) == 0) {
+		if (parse_arn(p, l, &path, err, errlen) < 0)
+			return -1;
+	} else {
+		n = strcspn(p, "/?#");
+		if (p[n] == '?' || p[n] == '#' ||
+		    strchr(p + n, '?') != NULL || strchr(p + n, '#') != NULL) {
+			snprintf(err, errlen, "%s: an S3 URL has no query or "
+			    "fragment", url);
+			return -1;
+		}
+		if (n == 0 || n >= sizeof hostport) {
+			snprintf(err, errlen, "%s: no bucket in the URL", url);
+			return -1;
+		}
+		memcpy(hostport, p, n);
+		hostport[n] = '\0';
+		path = p + n;
+		if (parse_host(hostport, l) < 0) {
+			snprintf(err, errlen, "%s: a port needs a known "
+			    "provider host or an endpoint setting", url);
+			return -1;
+		}
+	}
+	if (set_prefix(l, path) < 0) {
+		snprintf(err, errlen, "%s: path too long", url);
+		return -1;
+	}
+	/* Settings win over what the URL implied. */
+	if ((v = bopt_get(o, "region")) != NULL)
+		snprintf(l->region, sizeof l->region, "%s", v);
+	if ((v = bopt_get(o, "endpoint")) != NULL) {
+		const char *h = v;
+
+		if (strncmp(v, "http://", 7) == 0) {
+			snprintf(l->scheme, sizeof l->scheme, "http");
+			h = v + 7;
+		} else if (strncmp(v, "https://", 8) == 0) {
+			snprintf(l->scheme, sizeof l->scheme, "https");
+			h = v + 8;
+		} else if (strstr(v, "://") != NULL) {
+			snprintf(err, errlen, "endpoint %s: not http:// or "
+			    "https://", v);
+			return -1;
+		}
+		n = strcspn(h, "/");
+		if (n == 0 || n >= sizeof l->host || (h[n] == '/' &&
+		    h[n + 1] != '\0')) {
+			snprintf(err, errlen, "endpoint %s: not "
+			    "[http[s]://]HOST[:PORT]", v);
+			return -1;
+		}
+		snprintf(l->host, sizeof l->host, "%.*s", (int)n, h);
+		/* Custom endpoints are path-style unless told otherwise. */
+		if (!l->access_point)
+			l->path_style = 1;
+	}
+	if (bopt_get(o, "force-path-style") != NULL && !l->access_point)
+		l->path_style = bopt_bool(o, "force-path-style", 0);
+	/* A dotted bucket does not fit AWS's TLS wildcard certificate. */
+	if (l->host[0] == '\0' && strchr(l->bucket, '.') != NULL)
+		l->path_style = 1;
+	if (!l->access_point && l->bucket[0] == '\0') {
+		snprintf(err, errlen, "%s: no bucket in the URL", url);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- requests ---- */
+
+/* The host a request goes to, and the path of key (encoded) on it. */
+static int
+target(const struct s3 *s, const char *key, char *host, size_t hlen,
+    char **path)
+{
+	const struct s3_loc *l = &s->l;
+	char *ek = sigv4_uri_encode(key != NULL ? key : "", 1);
+	char *bk = NULL;
+	int rc = 0;
+
+	if (ek == NULL)
+		return -1;
+	if (hlen > 0)
+		host[0] = '\0';
+	if (l->host[0] != '\0')
+		snprintf(host, hlen, "%s", l->host);
+	else
+		snprintf(host, hlen, "s3.%s.amazonaws.com", l->region);
+	if (l->access_point) {
+		rc = asprintf(path, "/%s", ek);
+	} else if (l->path_style) {
+		if ((bk = sigv4_uri_encode(l->bucket, 0)) == NULL)
+			rc = -1;
+		else if (key == NULL)
+			rc = asprintf(path, "/%s", bk);
+		else
+			rc = asprintf(path, "/%s/%s", bk, ek);
+	} else {
+		size_t bl = strlen(l->bucket), hl = strlen(host);
+
+		if (bl + 1 + hl + 1 > hlen) {
+			free(ek);
+			return -1;
+		}
+		memmove(host + bl + 1, host, hl + 1);
+		memcpy(host, l->bucket, bl);
+		host[bl] = '.';
+		rc = asprintf(path, "/%s", ek);
+	}
+	free(ek);
+	free(bk);
+	return rc < 0 ? -1 : 0;
+}
+
+struct call {
+	const char		*method;
+	const char		*key;		/* full key, NULL: the bucket */
+	const char		*query;		/* encoded, or NULL */
+	const char		*what;		/* for messages */
+	const char		*xh[NHDR];	/* extra signed headers */
+	size_t			nxh;
+	const void		*body;
+	int			body_fd;
+	uint64_t		body_off, body_len;
+	const char		*payload_hash;
+	http_sink		sink;
+	void			*sink_ctx;
+	size_t			max_body;
+	const char		*want[HTTP_MAX_WANT];
+	int			region_probe;	/* no retries, no error text */
+};
+
+struct s3_err {
+	char	code[256];
+	char	msg[256];
+	char	region[64];
+};
+
+static void
+err_cb(void *ctx, const char *path, const char *text)
+{
+	struct s3_err *e = ctx;
+
+	if (strcmp(path, "Error/Code") == 0)
+		snprintf(e->code, sizeof e->code, "%s", text);
+	else if (strcmp(path, "Error/Message") == 0)
+		snprintf(e->msg, sizeof e->msg, "%s", text);
+	else if (strcmp(path, "Error/Region") == 0)
+		snprintf(e->region, sizeof e->region, "%s", text);
+}
+
+static void
+parse_error(const struct http_resp *rs, struct s3_err *e)
+{
+	memset(e, 0, sizeof *e);
+	if (rs->body != NULL && rs->body_len > 0)
+		(void)xml_walk(rs->body, rs->body_len, err_cb, e);
+	if (e->code[0] == '\0')
+		snprintf(e->code, sizeof e->code, "HTTP %ld", rs->status);
+}
+
+static const char *
+where_bucket(const struct s3 *s)
+{
+	return s->l.access_point ? s->l.host : s->l.bucket;
+}
+
+/*
+ * Sends one call, signed afresh each try, retrying what may pass later.
+ * Returns BE_OK with rs holding the 2xx response (free it), or a BE_*
+ * code with b.err set and rs freed.
+ */
+static int
+do_call(struct s3 *s, const struct call *c, struct http_resp *rs)
+{
+	char host[768], url[4096], hdrs[SIGV4_NHDR][SIGV4_HDR_MAX];
+	char cerr[256], hosth[800];
+	const char *all[NHDR + SIGV4_NHDR + 1];
+	struct sigv4_req sr;
+	struct http_req rq;
+	struct awscred cr;
+	struct s3_err e;
+	char *path = NULL;
+	int attempt, rc, nh, code, expired_retry = 0;
+	size_t i, na;
+
+	if (target(s, c->key, host, sizeof host, &path) < 0)
+		return set_err(s, BE_TEMP, "out of memory");
+	snprintf(url, sizeof url, "%s://%s%s%s%s", s->l.scheme, host, path,
+	    c->query != NULL && *c->query != '\0' ? "?" : "",
+	    c->query != NULL ? c->query : "");
+	snprintf(hosth, sizeof hosth, "Host: %s", host);
+	for (attempt = 1;; attempt++) {
+		if ((code = awscred_get(s->cred, &cr, cerr, sizeof cerr)) != 0) {
+			free(path);
+			return set_err(s, code == 100 ? BE_PERM : BE_TEMP,
+			    "s3://%s: no credentials: %s", where_bucket(s),
+			    cerr);
+		}
+		if (!s->said_source) {
+			pthread_mutex_lock(&s->mu);
+			if (!s->said_source)
+				log_info("credentials from %s", cr.source);
+			s->said_source = 1;
+			pthread_mutex_unlock(&s->mu);
+		}
+		memset(&sr, 0, sizeof sr);
+		sr.method = c->method;
+		sr.host = host;
+		sr.path = path;
+		sr.query = c->query;
+		sr.headers = c->xh;
+		sr.nheaders = c->nxh;
+		sr.payload_hash = c->payload_hash != NULL ? c->payload_hash :
+		    SIGV4_EMPTY_SHA256;
+		sr.region = s->l.region;
+		sr.service = "s3";
+		sr.access_key = cr.access_key;
+		sr.secret_key = cr.secret_key;
+		sr.session_token = cr.token[0] != '\0' ? cr.token : NULL;
+		sr.when = time(NULL);
+		nh = sigv4_sign(&sr, hdrs);
+		explicit_bzero(&cr, sizeof cr);
+		if (nh < 0) {
+			free(path);
+			return set_err(s, BE_PERM, "%s: unable to sign the "
+			    "request: %s", c->what, strerror(errno));
+		}
+		na = 0;
+		all[na++] = hosth;
+		for (i = 0; i < c->nxh; i++)
+			all[na++] = c->xh[i];
+		for (i = 0; i < (size_t)nh; i++)
+			all[na++] = hdrs[i];
+		memset(&rq, 0, sizeof rq);
+		rq.method = c->method;
+		rq.url = url;
+		rq.headers = all;
+		rq.nheaders = na;
+		rq.body = c->body;
+		rq.body_fd = c->body_fd;
+		rq.body_off = c->body_off;
+		rq.body_len = c->body_len;
+		rq.sink = c->sink;
+		rq.sink_ctx = c->sink_ctx;
+		rq.max_body = c->max_body;
+		memcpy(rq.want, c->want, sizeof rq.want);
+		rc = http_do(s->http, &rq, rs);
+		explicit_bzero(hdrs, sizeof hdrs);
+		if (rc == 0 && rs->status >= 200 && rs->status < 300) {
+			free(path);
+			return BE_OK;
+		}
+		if (c->region_probe) {
+			free(path);
+			return BE_TEMP;
+		}
+		if (rc == 0)
+			parse_error(rs, &e);
+		else {
+			memset(&e, 0, sizeof e);
+			snprintf(e.code, sizeof e.code, "%s", rs->err);
+		}
+		if (rc == 0 && (strcmp(e.code, "ExpiredToken") == 0 ||
+		    strcmp(e.code, "TokenRefreshRequired") == 0) &&
+		    !expired_retry) {
+			awscred_expire(s->cred);
+			expired_retry = 1;
+			http_resp_free(rs);
+			attempt--;
+			continue;
+		}
+		if (rs->sink_stopped) {
+			http_resp_free(rs);
+			free(path);
+			return set_err(s, BE_TEMP, "%s: the receiver stopped",
+			    c->what);
+		}
+		if ((http_temporary(rc, rs) || strcmp(e.code,
+		    "RequestTimeout") == 0) && attempt < ATTEMPTS &&
+		    c->sink == NULL) {
+			log_warn("%s: %s%s%s, trying again", c->what, e.code,
+			    e.msg[0] ? ": " : "", e.msg);
+			http_resp_free(rs);
+			http_backoff(attempt, 250, 8000);
+			continue;
+		}
+		break;
+	}
+	free(path);
+	if (rc < 0 || http_temporary(rc, rs) ||
+	    strcmp(e.code, "RequestTimeout") == 0)
+		code = BE_TEMP;
+	else if (rs->status == 404 && (strcmp(e.code, "NoSuchKey") == 0 ||
+	    strcmp(e.code, "HTTP 404") == 0))
+		code = BE_NOENT;
+	else
+		code = BE_PERM;
+	if (code == BE_PERM && strcmp(e.code, "NoSuchBucket") == 0)
+		set_err(s, code, "s3://%s: no such bucket (NoSuchBucket)",
+		    where_bucket(s));
+	else if (code == BE_PERM && (rs->status == 301 ||
+	    strcmp(e.code, "AuthorizationHeaderMalformed") == 0) &&
+	    e.region[0] != '\0')
+		set_err(s, code, "s3://%s: the bucket is in region %s, not %s "
+		    "(%s)", where_bucket(s), e.region, s->l.region, e.code);
+	else if (code == BE_PERM)
+		set_err(s, code, "s3://%s: %s refused: %s%s%s", where_bucket(s),
+		    c->what, e.code, e.msg[0] ? ": " : "", e.msg);
+	else
+		set_err(s, code, "%s: %s%s%s", c->what, e.code,
+		    e.msg[0] ? ": " : "", e.msg);
+	http_resp_free(rs);
+	return code;
+}
+
+static int
+full_key(const struct s3 *s, const char *name, char *buf, size_t len)
+{
+	int n = s->l.prefix[0] != '\0' ?
+	    snprintf(buf, len, "%s/%s", s->l.prefix, name) :
+	    snprintf(buf, len, "%s", name);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Hex SHA-256 of size bytes of fd from off. */
+static int
+hash_fd(int fd, uint64_t off, uint64_t size, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char buf[65536], d[32];
+	br_sha256_context h;
+	uint64_t done = 0;
+	ssize_t n;
+	int i;
+
+	br_sha256_init(&h);
+	while (done < size) {
+		size_t want = size - done < sizeof buf ? (size_t)(size - done) :
+		    sizeof buf;
+
+		n = pread(fd, buf, want, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		br_sha256_update(&h, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	br_sha256_out(&h, d);
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[64] = '\0';
+	return 0;
+}
+
+/* The headers a new object carries: storage class, encryption. */
+static size_t
+object_headers(const struct s3 *s, const char **xh, char buf[3][320])
+{
+	size_t n = 0;
+
+	if (s->storage_class != NULL) {
+		snprintf(buf[n], sizeof buf[n], "x-amz-storage-class: %s",
+		    s->storage_class);
+		xh[n] = buf[n];
+		n++;
+	}
+	if (s->sse != NULL) {
+		snprintf(buf[n], sizeof buf[n],
+		    "x-amz-server-side-encryption: %s", s->sse);
+		xh[n] = buf[n];
+		n++;
+		if (s->sse_kms != NULL) {
+			snprintf(buf[n], sizeof buf[n], "x-amz-server-side-"
+			    "encryption-aws-kms-key-id: %s", s->sse_kms);
+			xh[n] = buf[n];
+			n++;
+		}
+	}
+	return n;
+}
+
+/* ---- multipart ---- */
+
+struct upload_id {
+	char	id[1024];
+};
+
+static void
+upload_cb(void *ctx, const char *path, const char *text)
+{
+	struct upload_id *u = ctx;
+
+	if (strcmp(path, "InitiateMultipartUploadResult/UploadId") == 0)
+		snprintf(u->id, sizeof u->id, "%s", text);
+}
+
+struct mpu {
+	struct s3	*s;
+	const char	*key;
+	char		*eid;		/* encoded upload id */
+	int		fd;
+	uint64_t	size, part;
+	unsigned	nparts, next;
+	char		(*etag)[128];
+	int		failed;		/* a BE_* code, 0 while fine */
+	pthread_mutex_t	mu;
+};
+
+static void *
+part_worker(void *arg)
+{
+	struct mpu *m = arg;
+	struct http_resp rs;
+	struct call c;
+	char q[1200], hash[65], what[600];
+	unsigned k;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&m->mu);
+		k = m->failed ? m->nparts : m->next++;
+		pthread_mutex_unlock(&m->mu);
+		if (k >= m->nparts)
+			return NULL;
+		memset(&c, 0, sizeof c);
+		c.method = "PUT";
+		c.key = m->key;
+		snprintf(q, sizeof q, "partNumber=%u&uploadId=%s", k + 1, m->eid);
+		c.query = q;
+		snprintf(what, sizeof what, "PUT %s part %u", m->key, k + 1);
+		c.what = what;
+		c.body_fd = m->fd;
+		c.body_off = (uint64_t)k * m->part;
+		c.body_len = m->size - c.body_off < m->part ?
+		    m->size - c.body_off : m->part;
+		if (hash_fd(m->fd, c.body_off, c.body_len, hash) < 0) {
+			rc = set_err(m->s, BE_TEMP, "%s: reading: %s", what,
+			    strerror(errno));
+			goto failed;
+		}
+		c.payload_hash = hash;
+		c.want[0] = "ETag";
+		if ((rc = do_call(m->s, &c, &rs)) != BE_OK)
+			goto failed;
+		if (rs.hdr[0] == NULL || strlen(rs.hdr[0]) >= 128) {
+			http_resp_free(&rs);
+			rc = set_err(m->s, BE_TEMP, "%s: no ETag in the answer",
+			    what);
+			goto failed;
+		}
+		snprintf(m->etag[k], 128, "%s", rs.hdr[0]);
+		http_resp_free(&rs);
+		continue;
+failed:
+		pthread_mutex_lock(&m->mu);
+		if (!m->failed || rc == BE_PERM)
+			m->failed = rc == BE_NOENT ? BE_TEMP : rc;
+		pthread_mutex_unlock(&m->mu);
+		return NULL;
+	}
+}
+
+static void
+complete_cb(void *ctx, const char *path, const char *text)
+{
+	struct s3_err *e = ctx;
+
+	(void)text;
+	if (strcmp(path, "CompleteMultipartUploadResult") == 0)
+		e->region[0] = 'y';	/* the success element was seen */
+	err_cb(ctx, path, text);
+}
+
+static int
+put_multipart(struct s3 *s, const char *key, int fd, uint64_t size)
+{
+	struct mpu m;
+	struct upload_id u;
+	struct http_resp rs;
+	struct call c;
+	struct s3_err e;
+	pthread_t t[64];
+	char what[1300], q[1200], ob[3][320], hash[65];
+	char *body = NULL, *p;
+	size_t cap, len;
+	unsigned i, nt;
+	int rc, started;
+
+	memset(&m, 0, sizeof m);
+	m.s = s;
+	m.key = key;
+	m.fd = fd;
+	m.size = size;
+	m.part = s->part_size;
+	m.nparts = (unsigned)((size + m.part - 1) / m.part);
+	if (m.nparts > 10000) {
+		/* S3 allows 10000 parts: grow them for a huge object. */
+		m.part = (size + 9999) / 10000;
+		m.nparts = (unsigned)((size + m.part - 1) / m.part);
+	}
+	snprintf(what, sizeof what, "POST %s?uploads", key);
+	memset(&c, 0, sizeof c);
+	c.method = "POST";
+	c.key = key;
+	c.query = "uploads=";
+	c.what = what;
+	c.body_fd = -1;
+	c.nxh = object_headers(s, c.xh, ob);
+	if ((rc = do_call(s, &c, &rs)) != BE_OK)
+		return rc;
+	memset(&u, 0, sizeof u);
+	if (rs.body == NULL || xml_walk(rs.body, rs.body_len, upload_cb, &u) <
+	    0 || u.id[0] == '\0') {
+		http_resp_free(&rs);
+		return set_err(s, BE_TEMP, "%s: no UploadId in the answer", what);
+	}
+	http_resp_free(&rs);
+	if ((m.eid = sigv4_uri_encode(u.id, 0)) == NULL ||
+	    (m.etag = calloc(m.nparts, sizeof *m.etag)) == NULL) {
+		rc = set_err(s, BE_TEMP, "out of memory");
+		goto abort;
+	}
+	pthread_mutex_init(&m.mu, NULL);
+	nt = (unsigned)s->concurrency;
+	if (nt > m.nparts)
+		nt = m.nparts;
+	if (nt > 64)
+		nt = 64;
+	for (started = 0, i = 0; i < nt; i++)
+		if (pthread_create(&t[i], NULL, part_worker, &m) == 0)
+			started++;
+		else
+			break;
+	if (started == 0)
+		part_worker(&m);
+	for (i = 0; i < (unsigned)started; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&m.mu);
+	if ((rc = m.failed) != 0)
+		goto abort;
+	/* CompleteMultipartUpload */
+	cap = 128 + (size_t)m.nparts * 200;
+	if ((body = malloc(cap)) == NULL) {
+		rc = set_err(s, BE_TEMP, "out of memory");
+		goto abort;
+	}
+	p = body;
+	p += sprintf(p, "<CompleteMultipartUpload>");
+	for (i = 0; i < m.nparts; i++) {
+		char *et = xml_escape(m.etag[i]);
+
+		if (et == NULL) {
+			rc = set_err(s, BE_TEMP, "out of memory");
+			goto abort;
+		}
+		p += sprintf(p, "<Part><PartNumber>%u</PartNumber><ETag>%s"
+		    "</ETag></Part>", i + 1, et);
+		free(et);
+	}
+	p += sprintf(p, "</CompleteMultipartUpload>");
+	len = (size_t)(p - body);
+	sigv4_sha256_hex(body, len, hash);
+	snprintf(q, sizeof q, "uploadId=%s", m.eid);
+	snprintf(what, sizeof what, "POST %s?uploadId (complete)", key);
+	memset(&c, 0, sizeof c);
+	c.method = "POST";
+	c.key = key;
+	c.query = q;
+	c.what = what;
+	c.body = body;
+	c.body_fd = -1;
+	c.body_len = len;
+	c.payload_hash = hash;
+	c.xh[c.nxh++] = "Content-Type: application/xml";
+	if ((rc = do_call(s, &c, &rs)) != BE_OK)
+		goto abort;
+	/* A 200 may still carry an error, sent once the work was done. */
+	memset(&e, 0, sizeof e);
+	if (rs.body == NULL || xml_walk(rs.body, rs.body_len, complete_cb,
+	    &e) < 0 || e.code[0] != '\0' || e.region[0] != 'y') {
+		rc = set_err(s, BE_TEMP, "%s: %s", what, e.code[0] ? e.code :
+		    "no CompleteMultipartUploadResult in the answer");
+		http_resp_free(&rs);
+		goto abort;
+	}
+	http_resp_free(&rs);
+	free(body);
+	free(m.etag);
+	free(m.eid);
+	return BE_OK;
+abort:
+	free(body);
+	free(m.etag);
+	if (m.eid != NULL) {
+		char keep[sizeof s->b.err];
+
+		/* Abandoned parts cost storage until aborted. */
+		memcpy(keep, s->b.err, sizeof keep);
+		snprintf(q, sizeof q, "uploadId=%s", m.eid);
+		snprintf(what, sizeof what, "DELETE %s?uploadId (abort)", key);
+		memset(&c, 0, sizeof c);
+		c.method = "DELETE";
+		c.key = key;
+		c.query = q;
+		c.what = what;
+		c.body_fd = -1;
+		if (do_call(s, &c, &rs) == BE_OK)
+			http_resp_free(&rs);
+		else
+			log_warn("%s", s->b.err);
+		memcpy(s->b.err, keep, sizeof keep);
+		free(m.eid);
+	}
+	return rc;
+}
+
+/* ---- operations ---- */
+
+static int
+s3_put(struct backend *b, const char *name, int fd, uint64_t size,
+    int64_t mtime_ns)
+{
+	struct s3 *s = (struct s3 *)b;
+	struct http_resp rs;
+	struct call c;
+	char key[1200], what[1300], hash[65], ob[3][320];
+	int rc;
+
+	(void)mtime_ns;		/* S3 sets LastModified itself */
+	if (full_key(s, name, key, sizeof key) < 0)
+		return set_err(s, BE_PERM, "%s: name too long", name);
+	if (size > s->part_size)
+		return put_multipart(s, key, fd, size);
+	snprintf(what, sizeof what, "PUT %s", key);
+	if (hash_fd(fd, 0, size, hash) < 0)
+		return set_err(s, BE_TEMP, "%s: reading: %s", what,
+		    strerror(errno));
+	memset(&c, 0, sizeof c);
+	c.method = "PUT";
+	c.key = key;
+	c.what = what;
+	c.body_fd = fd;
+	c.body_len = size;
+	c.payload_hash = hash;
+	c.nxh = object_headers(s, c.xh, ob);
+	if ((rc = do_call(s, &c, &rs)) == BE_OK)
+		http_resp_free(&rs);
+	return rc == BE_NOENT ? BE_PERM : rc;
+}
+
+/* Passes bytes on, skipping what an earlier try already delivered. */
+struct get_ctx {
+	backend_sink		sink;
+	void			*ctx;
+	uint64_t		delivered, pos;
+	int			stopped, started;
+	const struct http_resp	*rs;	/* of the try under way */
+};
+
+static int
+get_sink(void *arg, const void *p, size_t n)
+{
+	struct get_ctx *g = arg;
+	const char *q = p;
+	const char *cr;
+
+	if (!g->started) {
+		/* A 206's body starts where its Content-Range says. */
+		g->started = 1;
+		g->pos = 0;
+		cr = g->rs->hdr[0];
+		if (cr != NULL && strncmp(cr, "bytes ", 6) == 0)
+			g->pos = strtoull(cr + 6, NULL, 10);
+		if (g->pos > g->delivered) {
+			g->stopped = 1;
+			return -1;
+		}
+	}
+	if (g->pos < g->delivered) {
+		uint64_t skip = g->delivered - g->pos;
+
+		if (skip >= n) {
+			g->pos += n;
+			return 0;
+		}
+		q += skip;
+		n -= (size_t)skip;
+		g->pos += skip;
+	}
+	if (g->sink(g->ctx, q, n) != 0) {
+		g->stopped = 1;
+		return -1;
+	}
+	g->pos += n;
+	g->delivered = g->pos;
+	return 0;
+}
+
+static int
+s3_get(struct backend *b, const char *name, backend_sink sink, void *ctx)
+{
+	struct s3 *s = (struct s3 *)b;
+	struct http_resp rs;
+	struct get_ctx g;
+	struct call c;
+	char key[1200], what[1300], range[64];
+	int rc, attempt;
+
+	if (full_key(s, name, key, sizeof key) < 0)
+		return set_err(s, BE_PERM, "%s: name too long", name);
+	snprintf(what, sizeof what, "GET %s", key);
+	memset(&g, 0, sizeof g);
+	g.sink = sink;
+	g.ctx = ctx;
+	/* A transfer cut short goes on from where it stopped, asking for
+	 * the rest with a Range (a server that sends it all is skipped
+	 * through). */
+	for (attempt = 1;; attempt++) {
+		memset(&c, 0, sizeof c);
+		c.method = "GET";
+		c.key = key;
+		c.what = what;
+		c.body_fd = -1;
+		c.sink = get_sink;
+		c.sink_ctx = &g;
+		c.want[0] = "Content-Range";
+		if (g.delivered > 0) {
+			snprintf(range, sizeof range, "Range: bytes=%llu-",
+			    (unsigned long long)g.delivered);
+			c.xh[c.nxh++] = range;
+		}
+		g.started = 0;
+		g.rs = &rs;
+		rc = do_call(s, &c, &rs);
+		if (rc == BE_OK) {
+			http_resp_free(&rs);
+			return BE_OK;
+		}
+		if (rc != BE_TEMP || g.stopped || attempt >= ATTEMPTS)
+			return g.stopped ? set_err(s, BE_TEMP, "%s: the "
+			    "receiver stopped", what) : rc;
+		log_warn("%s", s->b.err);
+		http_backoff(attempt, 250, 8000);
+	}
+}
+
+struct list_ctx {
+	struct s3		*s;
+	size_t			strip;		/* root prefix and '/' */
+	backend_list_cb		cb;
+	void			*ctx;
+	struct backend_obj	o;
+	char			key[1200];
+	int			keep, truncated, stop;
+	char			*next;
+};
+
+static void
+list_cb(void *arg, const char *path, const char *text)
+{
+	struct list_ctx *l = arg;
+
+	if (l->stop)
+		return;
+	if (strcmp(path, "ListBucketResult/Contents/Key") == 0) {
+		snprintf(l->key, sizeof l->key, "%s", text);
+		l->keep = strlen(text) > l->strip &&
+		    strlen(text) - l->strip < NAME_LEN;
+		if (l->keep)
+			snprintf(l->o.name, sizeof l->o.name, "%s",
+			    text + l->strip);
+	} else if (strcmp(path, "ListBucketResult/Contents/Size") == 0)
+		l->o.size = strtoull(text, NULL, 10);
+	else if (strcmp(path, "ListBucketResult/Contents/LastModified") == 0) {
+		if (restore_parse_time(text, &l->o.mtime_ns) < 0)
+			l->o.mtime_ns = 0;
+	} else if (strcmp(path, "ListBucketResult/Contents") == 0) {
+		if (l->keep && (l->stop = l->cb(l->ctx, &l->o)) != 0)
+			return;
+		memset(&l->o, 0, sizeof l->o);
+		l->keep = 0;
+	} else if (strcmp(path, "ListBucketResult/IsTruncated") == 0)
+		l->truncated = strcmp(text, "true") == 0;
+	else if (strcmp(path, "ListBucketResult/NextContinuationToken") == 0) {
+		free(l->next);
+		l->next = strdup(text);
+	}
+}
+
+static int
+s3_list(struct backend *b, const char *prefix, backend_list_cb cb, void *ctx)
+{
+	struct s3 *s = (struct s3 *)b;
+	struct list_ctx l;
+	struct http_resp rs;
+	struct call c;
+	char full[1200], what[1300], *ep = NULL, *et = NULL, *q = NULL;
+	int rc = BE_OK, pages;
+
+	if (full_key(s, prefix, full, sizeof full) < 0)
+		return set_err(s, BE_PERM, "%s: prefix too long", prefix);
+	memset(&l, 0, sizeof l);
+	l.s = s;
+	l.strip = s->l.prefix[0] != '\0' ? strlen(s->l.prefix) + 1 : 0;
+	l.cb = cb;
+	l.ctx = ctx;
+	if ((ep = sigv4_uri_encode(full, 0)) == NULL)
+		return set_err(s, BE_TEMP, "out of memory");
+	snprintf(what, sizeof what, "LIST %s", full);
+	for (pages = 0; pages < 1000000; pages++) {
+		free(q);
+		q = NULL;
+		if (l.next != NULL) {
+			free(et);
+			if ((et = sigv4_uri_encode(l.next, 0)) == NULL ||
+			    asprintf(&q, "continuation-token=%s&list-type=2&"
+			    "prefix=%s", et, ep) < 0) {
+				q = NULL;
+				rc = set_err(s, BE_TEMP, "out of memory");
+				break;
+			}
+		} else if (asprintf(&q, "list-type=2&prefix=%s", ep) < 0) {
+			q = NULL;
+			rc = set_err(s, BE_TEMP, "out of memory");
+			break;
+		}
+		free(l.next);
+		l.next = NULL;
+		memset(&c, 0, sizeof c);
+		c.method = "GET";
+		c.query = q;
+		c.what = what;
+		c.body_fd = -1;
+		c.max_body = 64 << 20;
+		if ((rc = do_call(s, &c, &rs)) != BE_OK) {
+			if (rc == BE_NOENT)
+				rc = set_err(s, BE_PERM, "s3://%s: no such "
+				    "bucket", where_bucket(s));
+			break;
+		}
+		l.truncated = 0;
+		if (rs.truncated || rs.body == NULL ||
+		    xml_walk(rs.body, rs.body_len, list_cb, &l) < 0) {
+			http_resp_free(&rs);
+			rc = set_err(s, BE_TEMP, "%s: unreadable answer", what);
+			break;
+		}
+		http_resp_free(&rs);
+		if (l.stop) {
+			rc = l.stop;
+			break;
+		}
+		if (!l.truncated)
+			break;
+		if (l.next == NULL || *l.next == '\0') {
+			rc = set_err(s, BE_TEMP, "%s: truncated listing without "
+			    "a continuation token", what);
+			break;
+		}
+	}
+	free(l.next);
+	free(q);
+	free(ep);
+	free(et);
+	return rc;
+}
+
+struct del_ctx {
+	char	key[1024], code[64];
+	int	errors;
+};
+
+static void
+del_cb(void *arg, const char *path, const char *text)
+{
+	struct del_ctx *d = arg;
+
+	if (strcmp(path, "DeleteResult/Error/Key") == 0 && d->errors == 0)
+		snprintf(d->key, sizeof d->key, "%s", text);
+	else if (strcmp(path, "DeleteResult/Error/Code") == 0 &&
+	    d->errors == 0)
+		snprintf(d->code, sizeof d->code, "%s", text);
+	else if (strcmp(path, "DeleteResult/Error") == 0)
+		d->errors++;
+}
+
+static void
+base64(const unsigned char *p, size_t n, char *out)
+{
+	static const char t[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		*out++ = t[p[i] >> 2];
+		*out++ = t[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		*out++ = t[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		*out++ = t[p[i + 2] & 63];
+	}
+	if (i < n) {
+		*out++ = t[p[i] >> 2];
+		if (i + 1 < n) {
+			*out++ = t[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			*out++ = t[(p[i + 1] & 15) << 2];
+		} else {
+			*out++ = t[(p[i] & 3) << 4];
+			*out++ = '=';
+		}
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+static int
+delete_batch(struct s3 *s, const char *const *names, size_t n)
+{
+	struct http_resp rs;
+	struct del_ctx d;
+	struct call c;
+	char key[1200], hash[65], md5h[64], b64[32];
+	unsigned char md5[16];
+	br_md5_context mc;
+	char *body, *p, *ek;
+	size_t i, cap = 128;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		cap += 64 + 6 * (strlen(s->l.prefix) + strlen(names[i]) + 1);
+	if ((body = malloc(cap)) == NULL)
+		return set_err(s, BE_TEMP, "out of memory");
+	p = body;
+	p += sprintf(p, "<Delete><Quiet>true</Quiet>");
+	for (i = 0; i < n; i++) {
+		if (full_key(s, names[i], key, sizeof key) < 0 ||
+		    (ek = xml_escape(key)) == NULL) {
+			free(body);
+			return set_err(s, BE_TEMP, "out of memory");
+		}
+		p += sprintf(p, "<Object><Key>%s</Key></Object>", ek);
+		free(ek);
+	}
+	p += sprintf(p, "</Delete>");
+	sigv4_sha256_hex(body, (size_t)(p - body), hash);
+	br_md5_init(&mc);
+	br_md5_update(&mc, body, (size_t)(p - body));
+	br_md5_out(&mc, md5);
+	base64(md5, sizeof md5, b64);
+	snprintf(md5h, sizeof md5h, "Content-MD5: %s", b64);
+	memset(&c, 0, sizeof c);
+	c.method = "POST";
+	c.query = "delete=";
+	c.what = "POST ?delete";
+	c.body = body;
+	c.body_fd = -1;
+	c.body_len = (uint64_t)(p - body);
+	c.payload_hash = hash;
+	c.xh[c.nxh++] = md5h;
+	c.xh[c.nxh++] = "Content-Type: application/xml";
+	rc = do_call(s, &c, &rs);
+	free(body);
+	if (rc != BE_OK)
+		return rc == BE_NOENT ? BE_TEMP : rc;
+	memset(&d, 0, sizeof d);
+	if (rs.body != NULL && rs.body_len > 0 &&
+	    xml_walk(rs.body, rs.body_len, del_cb, &d) < 0)
+		d.errors = -1;
+	http_resp_free(&rs);
+	if (d.errors < 0)
+		return set_err(s, BE_TEMP, "POST ?delete: unreadable answer");
+	if (d.errors > 0)
+		return set_err(s, BE_TEMP, "POST ?delete: %d objects not "
+		    "deleted, first %s: %s", d.errors, d.key, d.code);
+	return BE_OK;
+}
+
+static int
+s3_remove(struct backend *b, const char *const *names, size_t n)
+{
+	struct s3 *s = (struct s3 *)b;
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < n; i += k) {
+		k = n - i < DELETE_BATCH ? n - i : DELETE_BATCH;
+		if ((rc = delete_batch(s, names + i, k)) != BE_OK)
+			return rc;
+	}
+	return BE_OK;
+}
+
+static void
+s3_close(struct backend *b)
+{
+	struct s3 *s = (struct s3 *)b;
+
+	awscred_free(s->cred);
+	http_free(s->http);
+	pthread_mutex_destroy(&s->mu);
+	free(s->b.where);
+	free(s->opt_copy[0]);
+	free(s->opt_copy[1]);
+	free(s->opt_copy[2]);
+	free(s);
+}
+
+static const struct backend_ops s3_ops = {
+	.scheme = "s3",
+	.put = s3_put,
+	.get = s3_get,
+	.list = s3_list,
+	.remove = s3_remove,
+	.close = s3_close,
+};
+
+struct loc_ctx {
+	char	region[64];
+	int	seen;
+};
+
+static void
+loc_cb(void *arg, const char *path, const char *text)
+{
+	struct loc_ctx *l = arg;
+
+	if (strcmp(path, "LocationConstraint") == 0) {
+		l->seen = 1;
+		snprintf(l->region, sizeof l->region, "%s", text);
+	}
+}
+
+/*
+ * The bucket's region, when neither the settings nor the URL said:
+ * GetBucketLocation (signed for us-east-1, which any region accepts for
+ * it); else the x-amz-bucket-region header S3 sends even with a refusal;
+ * else us-east-1.
+ */
+static void
+find_region(struct s3 *s)
+{
+	struct http_resp rs;
+	struct loc_ctx lc;
+	struct call c;
+	char saved_host[sizeof s->l.host];
+	int path_style = s->l.path_style;
+
+	snprintf(s->l.region, sizeof s->l.region, "us-east-1");
+	memcpy(saved_host, s->l.host, sizeof saved_host);
+	if (s->l.host[0] == '\0') {
+		snprintf(s->l.host, sizeof s->l.host, "s3.amazonaws.com");
+		s->l.path_style = 1;
+	}
+	memset(&c, 0, sizeof c);
+	c.method = "GET";
+	c.query = "location=";
+	c.what = "GET ?location";
+	c.body_fd = -1;
+	c.region_probe = 1;
+	c.want[0] = "x-amz-bucket-region";
+	memset(&lc, 0, sizeof lc);
+	if (do_call(s, &c, &rs) == BE_OK) {
+		if (rs.body != NULL && xml_walk(rs.body, rs.body_len, loc_cb,
+		    &lc) == 0 && lc.seen)
+			snprintf(s->l.region, sizeof s->l.region, "%s",
+			    lc.region[0] == '\0' ? "us-east-1" :
+			    strcmp(lc.region, "EU") == 0 ? "eu-west-1" :
+			    lc.region);
+	} else if (rs.hdr[0] != NULL && rs.hdr[0][0] != '\0')
+		snprintf(s->l.region, sizeof s->l.region, "%s", rs.hdr[0]);
+	http_resp_free(&rs);
+	memcpy(s->l.host, saved_host, sizeof saved_host);
+	s->l.path_style = path_style;
+	log_info("s3://%s: region %s", s->l.bucket, s->l.region);
+}
+
+struct backend *
+s3_open(const char *url, const struct bopts *o, char *err, size_t errlen,
+    int *code)
+{
+	struct http_opts ho;
+	struct s3 *s;
+	const char *akid, *v;
+	char *secret = NULL, serr[256];
+	extern char **environ;
+
+	*code = 100;
+	if ((s = calloc(1, sizeof *s)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		*code = 111;
+		return NULL;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	s->b.ops = &s3_ops;
+	if (s3_parse(url, o, &s->l, err, errlen) < 0)
+		goto fail;
+	s->part_size = bopt_size(o, "part-size", PART_DEFAULT);
+	if (s->part_size < PART_MIN) {
+		snprintf(err, errlen, "part-size: at least 5MiB (S3's "
+		    "smallest part)");
+		goto fail;
+	}
+	v = bopt_get(o, "concurrency");
+	s->concurrency = v != NULL ? atoi(v) : 5;
+	if (s->concurrency < 1)
+		s->concurrency = 1;
+	if ((v = bopt_get(o, "storage-class")) != NULL)
+		s->storage_class = s->opt_copy[0] = strdup(v);
+	if ((v = bopt_get(o, "sse")) != NULL)
+		s->sse = s->opt_copy[1] = strdup(v);
+	if ((v = bopt_get(o, "sse-kms-key-id")) != NULL) {
+		if (s->sse == NULL || strcmp(s->sse, "aws:kms") != 0) {
+			snprintf(err, errlen, "sse-kms-key-id needs "
+			    "sse = aws:kms");
+			goto fail;
+		}
+		s->sse_kms = s->opt_copy[2] = strdup(v);
+	}
+	memset(&ho, 0, sizeof ho);
+	ho.skip_verify = bopt_bool(o, "skip-verify", 0);
+	ho.ca_file = bopt_get(o, "ca-file");
+	ho.stall_s = (int)(bopt_dur(o, "timeout", 30000) / 1000);
+	if (ho.stall_s < 1)
+		ho.stall_s = 1;
+	if (ho.skip_verify)
+		log_warn("skip-verify: TLS certificates of %s are not checked",
+		    url);
+	akid = bopt_get(o, "access-key-id");
+	secret = bopt_secret(o, "secret-access-key", serr, sizeof serr);
+	if (secret == NULL && serr[0] != '\0') {
+		snprintf(err, errlen, "%s", serr);
+		goto fail;
+	}
+	if ((akid == NULL) != (secret == NULL)) {
+		snprintf(err, errlen, "%s: access-key-id and secret-access-key "
+		    "go together", url);
+		goto fail;
+	}
+	if ((s->http = http_new(&ho)) == NULL ||
+	    (s->cred = awscred_new(s->http, akid, secret,
+	    s->l.region[0] ? s->l.region : NULL, environ)) == NULL ||
+	    (s->b.where = strdup(url)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		*code = 111;
+		goto fail;
+	}
+	if (secret != NULL) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+		secret = NULL;
+	}
+	if (s->l.region[0] == '\0')
+		find_region(s);
+	return &s->b;
+fail:
+	if (secret != NULL) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	s3_close(&s->b);
+	return NULL;
+}

@@ -1,0 +1,10 @@
+/* ls-ship-s3: ships a spool to an S3 (or S3-compatible) replica. */
+#include "log.h"
+#include "shipcli.h"
+
+int
+main(int argc, char **argv)
+{
+	PROG = "ls-ship-s3";
+	return ship_cli(argc, argv, "s3");
+}

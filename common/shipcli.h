@@ -1,0 +1,13 @@
+/*
+ * shipcli: the command line every ls-ship-TYPE program shares:
+ *   ls-ship-TYPE [-1v] [-d FD] [-n NAME] [-r RETENTION] [-R INTERVAL]
+ *                [-O KEY=VALUE]... SPOOL REPLICA
+ */
+#ifndef SHIPCLI_H
+#define SHIPCLI_H
+
+/* Parses argv, opens the spool and the replica (which must be of type),
+ * runs the ship loop. Returns the exit status. */
+int ship_cli(int argc, char **argv, const char *type);
+
+#endif

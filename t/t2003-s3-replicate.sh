@@ -1,0 +1,138 @@
+#!/bin/sh
+test_description='ls-ship-s3 and ls-restore against s3rver, through a proxy that checks every signature with botocore'
+. "$(dirname "$0")/lib.sh"
+. "$TEST_DIRECTORY/lib-s3.sh"
+
+s3_setup ls-test && s3_proxy_start --verify
+
+dump() { sql "$1" .dump | grep -v _litestream_ | md5sum; }
+now() { date -u +%Y-%m-%dT%H:%M:%S.%NZ; }
+batch() {
+	python3 -c "
+import sqlite3, os
+c = sqlite3.connect(\"${3:-db}\", isolation_level=None, timeout=30)
+for i in range($2):
+    c.execute(\"INSERT INTO t(batch, pad) VALUES (?, ?)\", ($1, os.urandom(${4:-800})))
+"
+}
+mkdb() {
+	sql "$1" "PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, batch INTEGER, pad BLOB)" >/dev/null
+}
+# The settings every command here needs: the proxy, path style, keys.
+O="-O endpoint=$S3_ENDPOINT -O region=us-east-1 -O access-key-id=S3RVER"
+LS_SECRET_ACCESS_KEY=S3RVER
+export LS_SECRET_ACCESS_KEY
+SHIPPER=ls-ship-s3
+export SHIPPER
+URL=s3://ls-test/db1
+
+test_expect_success S3PROXY 'bad settings exit 100 with one line' '
+	test_expect_code 100 ls-ship-s3 -O nope=1 spool $URL 2>err &&
+	echo "ls-ship-s3: fatal: -O nope: not a setting of s3 replicas" >expect &&
+	test_cmp expect err &&
+	test_expect_code 100 ls-ship-s3 -O secret-access-key=hunter2 spool $URL 2>err &&
+	echo "ls-ship-s3: fatal: -O secret-access-key: a secret is not taken from the command line (use secret-access-key-file=PATH or LS_SECRET_ACCESS_KEY)" >expect &&
+	test_cmp expect err &&
+	test_expect_code 100 ls-ship-s3 -O part-size=1MiB spool $URL 2>err &&
+	echo "ls-ship-s3: fatal: part-size: at least 5MiB (S3'"'"'s smallest part)" >expect &&
+	test_cmp expect err &&
+	test_expect_code 100 ls-ship-s3 -O force-path-style=maybe spool $URL 2>err &&
+	echo "ls-ship-s3: fatal: -O force-path-style: '"'"'maybe'"'"' is not true or false" >expect &&
+	test_cmp expect err &&
+	test_expect_code 100 ls-ship-s3 spool file:///tmp/x 2>err &&
+	echo "ls-ship-s3: fatal: file:///tmp/x: not a s3 replica (use ls-ship-file)" >expect &&
+	test_cmp expect err &&
+	test_expect_code 100 ls-ship-s3 spool "s3://ls-test/x?versionId=1" 2>err &&
+	echo "ls-ship-s3: fatal: s3://ls-test/x?versionId=1: an S3 URL has no query or fragment" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success S3PROXY 'replicate, then restore the same database' '
+	mkdb db &&
+	start_pipeline "-i 50ms -c 200 db spool" "-r 0 $O spool $URL" &&
+	batch 1 300 && sleep 0.3 && batch 2 300 && sleep 1.1 &&
+	now >ts && sleep 1.1 && batch 3 300 && sleep 0.2 &&
+	stop_pipeline &&
+	ls-restore $O -o r.db $URL &&
+	test "$(sql r.db "PRAGMA integrity_check")" = ok &&
+	test "$(dump r.db)" = "$(dump db)" &&
+	test "$(sql r.db "SELECT COUNT(*) FROM t")" = 900 &&
+	s3_ls ls-test db1/ >keys &&
+	grep -q "^db1/generations/[0-9a-f]*/snapshots/00000000.snapshot.lz4$" keys &&
+	grep -q "^db1/generations/[0-9a-f]*/wal/[0-9a-f]*_[0-9a-f]*.wal.lz4$" keys
+'
+
+test_expect_success S3PROXY 'every object is the spool object, byte for byte' '
+	(cd spool && find generations -name "*.lz4" | sort) >spool.list &&
+	sed "s|^db1/||" keys | sort >s3.list &&
+	for k in $(cat s3.list); do
+		s3_cat ls-test db1/$k | cmp - spool/$k || exit 1
+	done &&
+	comm -13 s3.list spool.list >missing && test_cmp /dev/null missing
+'
+
+# S3 keeps no creation time but LastModified, the upload's, in seconds.
+test_expect_success S3PROXY 'point in time, and the listing tool' '
+	ls-restore $O -timestamp "$(cat ts)" -o ts.db $URL &&
+	test "$(sql ts.db "SELECT COUNT(*), MAX(batch) FROM t")" = "600|2" &&
+	ls-list $O $URL >list &&
+	test $(wc -l <list) = 1 &&
+	test "$(cut -f1 list)" = "$(cut -d" " -f1 spool/generation)"
+'
+
+test_expect_success S3PROXY 'parallel restore downloads with several connections' '
+	: >"$S3_PROXY_LOG" &&
+	ls-restore $O -parallelism 8 -o par.db $URL &&
+	test "$(dump par.db)" = "$(dump db)" &&
+	test $(grep -c "^GET .*\.wal\.lz4" "$S3_PROXY_LOG") -ge 2
+'
+
+test_expect_success S3PROXY 'a wrong secret exits 100 naming the bucket and the reason' '
+	test_expect_code 100 env LS_SECRET_ACCESS_KEY=wrong ls-list $O $URL 2>err &&
+	echo "ls-list: fatal: s3://ls-test: LIST db1/generations/ refused: SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided. Check your key and signing method." >expect &&
+	test_cmp expect err &&
+	test_expect_code 100 env LS_SECRET_ACCESS_KEY=wrong ls-ship-s3 -1 $O spool s3://ls-test/other 2>err &&
+	grep "^ls-ship-s3: fatal: s3://ls-test: .* refused: SignatureDoesNotMatch" err &&
+	! grep -q wrong err &&
+	s3_ls ls-test other/ >other && test_cmp /dev/null other
+'
+
+test_expect_success S3PROXY 'a missing bucket exits 100' '
+	test_expect_code 100 ls-list $O s3://no-such-bucket/x 2>err &&
+	grep "^ls-list: fatal: s3://no-such-bucket: no such bucket" err
+'
+
+test_expect_success S3PROXY 'a snapshot above part-size goes up in parts and restores' '
+	rm -rf big bigspool && mkdir big && mkdb big/db &&
+	batch 1 7000 big/db 1000 &&
+	: >"$S3_PROXY_LOG" &&
+	(cd big && start_pipeline "-i 50ms db ../bigspool" "-r 0 $O -O part-size=5MiB -O concurrency=3 ../bigspool s3://ls-test/big" &&
+	 sleep 0.5 && stop_pipeline) &&
+	snap=$(cd bigspool && ls generations/*/snapshots/*.snapshot.lz4) &&
+	test $(wc -c <bigspool/$snap) -gt 5242880 &&
+	grep -q "^POST /ls-test/big/$snap uploads= 200$" "$S3_PROXY_LOG" &&
+	test $(grep -c "^PUT /ls-test/big/$snap partNumber=[12]&uploadId=.* 200$" "$S3_PROXY_LOG") = 2 &&
+	grep -q "^POST /ls-test/big/$snap uploadId=.* 200$" "$S3_PROXY_LOG" &&
+	s3_cat ls-test big/$snap | cmp - bigspool/$snap &&
+	ls-restore $O -o big.db s3://ls-test/big &&
+	test "$(dump big.db)" = "$(dump big/db)"
+'
+
+test_expect_success S3PROXY 'retention deletes old generations in one batch' '
+	rm -rf rt rtspool && mkdir rt && mkdb rt/db &&
+	(cd rt && start_pipeline "-i 50ms db ../rtspool" "-r 0 $O ../rtspool s3://ls-test/rt" &&
+	 batch 1 10 db && sleep 0.3 && stop_pipeline) &&
+	sql rt/db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null &&
+	sql rt/db "INSERT INTO t(batch) VALUES (2)" &&
+	: >"$S3_PROXY_LOG" &&
+	(cd rt && start_pipeline "-i 50ms db ../rtspool" "-r 1ms -R 100ms $O ../rtspool s3://ls-test/rt" &&
+	 batch 3 10 db && sleep 1 && stop_pipeline) &&
+	s3_ls ls-test rt/generations/ | cut -d/ -f3 | sort -u >gens &&
+	test $(wc -l <gens) = 1 &&
+	test "$(cat gens)" = "$(cut -d" " -f1 rtspool/generation)" &&
+	test $(grep -c "^POST /ls-test delete= 200$" "$S3_PROXY_LOG") = 1 &&
+	ls-restore $O -o rt.db s3://ls-test/rt &&
+	test "$(dump rt.db)" = "$(dump rt/db)"
+'
+
+test_done
