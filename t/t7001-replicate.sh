@@ -196,4 +196,36 @@ test_expect_success 'LS_CONFIG names the default file' '
 	echo "configuration OK" >expect && test_cmp expect out
 '
 
+test_expect_success 'a stop that outlasts shutdown-timeout kills what is left, exit 111' '
+	printf "[global]\nshutdown-timeout = 1s\n[db]\npath = %s/db\n[replica]\npath = %s/st\n" "$PWD" "$PWD" >st.conf &&
+	{ ls-replicate -d 3 -config st.conf 3>readyst 2>repst.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s readyst &&
+	ship=$(kids ls-ship-file) && test -n "$ship" &&
+	kill -STOP $ship &&
+	sql db "INSERT INTO t VALUES (20)" &&
+	start=$(date +%s%N) &&
+	kill -TERM $(cat rep.pid) &&
+	{ wait $(cat rep.pid); echo $? >code; } &&
+	end=$(date +%s%N) &&
+	test "$(cat code)" = 111 &&
+	grep -q "^ls-replicate: warning: stop timed out: killing what is left$" repst.err &&
+	! alive $ship &&
+	ms=$(( (end - start) / 1000000 )) && say "stopped in $ms ms" &&
+	test $ms -ge 900 && test $ms -lt 10000
+'
+
+test_expect_success 'a second signal stops at once, exit 111' '
+	{ ls-replicate -d 3 -config st.conf 3>readyst2 2>repst2.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s readyst2 &&
+	ship=$(kids ls-ship-file) && kill -STOP $ship &&
+	sql db "INSERT INTO t VALUES (21)" &&
+	kill -TERM $(cat rep.pid) && sleep 0.2 && kill -TERM $(cat rep.pid) &&
+	{ wait $(cat rep.pid); echo $? >code2; } &&
+	test "$(cat code2)" = 111 &&
+	grep -q "^ls-replicate: warning: second signal: stopping at once$" repst2.err &&
+	! alive $ship
+'
+
 test_done
