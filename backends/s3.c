@@ -421,7 +421,7 @@ static int
 do_call(struct s3 *s, const struct call *c, struct http_resp *rs)
 {
 	char host[768], url[4096], hdrs[SIGV4_NHDR][SIGV4_HDR_MAX];
-	char cerr[256], hosth[800];
+	char cerr[512], hosth[800];
 	const char *all[NHDR + SIGV4_NHDR + 1];
 	struct sigv4_req sr;
 	struct http_req rq;

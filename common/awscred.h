@@ -28,7 +28,7 @@ struct awscred {
 	char	secret_key[256];
 	char	token[4096];		/* session token, "" if none */
 	time_t	expires;		/* 0: never */
-	char	source[64];		/* e.g. "environment (AWS_*)": no secret */
+	char	source[256];		/* e.g. "environment (AWS_*)": no secret */
 };
 
 struct awscred_chain;
