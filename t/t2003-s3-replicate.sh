@@ -80,6 +80,21 @@ test_expect_success S3PROXY 'point in time, and the listing tool' '
 	test "$(cut -f1 list)" = "$(cut -d" " -f1 spool/generation)"
 '
 
+test_expect_success S3PROXY '-v names the credential source; a region not given is looked up' '
+	: >"$S3_PROXY_LOG" &&
+	ls-list -v -O endpoint=$S3_ENDPOINT -O access-key-id=S3RVER $URL >/dev/null 2>err &&
+	grep -x "ls-list: info: credentials from config" err &&
+	grep -x "ls-list: info: s3://ls-test: region us-east-1" err &&
+	grep -q "^GET /ls-test location= 200$" "$S3_PROXY_LOG" &&
+	! grep -q S3RVER err &&
+	: >"$S3_PROXY_LOG" &&
+	ls-list -v $O $URL >/dev/null 2>err &&
+	! grep -q location= "$S3_PROXY_LOG" &&
+	env -u LS_SECRET_ACCESS_KEY AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \
+	    ls-list -v -O endpoint=$S3_ENDPOINT -O region=us-east-1 $URL >/dev/null 2>err &&
+	grep -x "ls-list: info: credentials from environment (AWS_\*)" err
+'
+
 test_expect_success S3PROXY 'parallel restore downloads with several connections' '
 	: >"$S3_PROXY_LOG" &&
 	ls-restore $O -parallelism 8 -o par.db $URL &&
