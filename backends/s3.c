@@ -37,6 +37,7 @@
 #define ATTEMPTS	5
 #define PART_MIN	(5ULL << 20)
 #define PART_DEFAULT	(5ULL << 20)
+#define PART_MAX	(5ULL << 30)
 #define DELETE_BATCH	1000
 #define NHDR		12
 
@@ -159,7 +160,7 @@ parse_host(const char *hostport, struct s3_loc *l)
 	return 0;
 plain:
 	/* Anything else is an AWS bucket name, dots and all. */
-	if (*port != '\0')
+	if (*port != '\0' || strlen(host) >= sizeof l->bucket)
 		return -1;
 	snprintf(l->bucket, sizeof l->bucket, "%s", host);
 	return 0;
@@ -308,6 +309,28 @@ s3_parse(const char *url, const struct bopts *o, struct s3_loc *l,
 		l->path_style = 1;
 	if (!l->access_point && l->bucket[0] == '\0') {
 		snprintf(err, errlen, "%s: no bucket in the URL", url);
+		return -1;
+	}
+	return 0;
+}
+
+int
+s3_check(const char *url, const struct bopts *o, char *err, size_t errlen)
+{
+	struct s3_loc l;
+	uint64_t part = bopt_size(o, "part-size", PART_DEFAULT);
+	const char *sse = bopt_get(o, "sse");
+
+	if (s3_parse(url, o, &l, err, errlen) < 0)
+		return -1;
+	if (part < PART_MIN || part > PART_MAX) {
+		snprintf(err, errlen, "part-size: from 5MiB to 5GiB (S3's "
+		    "smallest and largest part)");
+		return -1;
+	}
+	if (bopt_get(o, "sse-kms-key-id") != NULL &&
+	    (sse == NULL || strcmp(sse, "aws:kms") != 0)) {
+		snprintf(err, errlen, "sse-kms-key-id needs sse = aws:kms");
 		return -1;
 	}
 	return 0;
@@ -1287,16 +1310,17 @@ loc_cb(void *arg, const char *path, const char *text)
  * The bucket's region, when neither the settings nor the URL said:
  * GetBucketLocation (signed for us-east-1, which any region accepts for
  * it); else the x-amz-bucket-region header S3 sends even with a refusal;
- * else us-east-1.
+ * else us-east-1. A lookup that fails for want of an answer (network,
+ * 5xx) fails the open with 111: guessing would turn into a refusal.
  */
-static void
+static int
 find_region(struct s3 *s)
 {
 	struct http_resp rs;
 	struct loc_ctx lc;
 	struct call c;
 	char saved_host[sizeof s->l.host];
-	int path_style = s->l.path_style;
+	int path_style = s->l.path_style, rc, code = BE_OK;
 
 	snprintf(s->l.region, sizeof s->l.region, "us-east-1");
 	memcpy(saved_host, s->l.host, sizeof saved_host);
@@ -1312,7 +1336,10 @@ find_region(struct s3 *s)
 	c.region_probe = 1;
 	c.want[0] = "x-amz-bucket-region";
 	memset(&lc, 0, sizeof lc);
-	if (do_call(s, &c, &rs) == BE_OK) {
+	memset(&rs, 0, sizeof rs);
+	s->b.err[0] = '\0';
+	rc = do_call(s, &c, &rs);
+	if (rc == BE_OK) {
 		if (rs.body != NULL && xml_walk(rs.body, rs.body_len, loc_cb,
 		    &lc) == 0 && lc.seen)
 			snprintf(s->l.region, sizeof s->l.region, "%s",
@@ -1321,10 +1348,18 @@ find_region(struct s3 *s)
 			    lc.region);
 	} else if (rs.hdr[0] != NULL && rs.hdr[0][0] != '\0')
 		snprintf(s->l.region, sizeof s->l.region, "%s", rs.hdr[0]);
+	else if (s->b.err[0] != '\0')
+		code = rc;	/* no credentials: said in b.err */
+	else if (rs.status == 0 || rs.status >= 500)
+		code = set_err(s, BE_TEMP, "s3://%s: unable to look up the "
+		    "bucket's region (%s); set region to go on without",
+		    s->l.bucket, rs.status == 0 ? rs.err : "server error");
 	http_resp_free(&rs);
 	memcpy(s->l.host, saved_host, sizeof saved_host);
 	s->l.path_style = path_style;
-	log_info("s3://%s: region %s", s->l.bucket, s->l.region);
+	if (code == BE_OK)
+		log_info("s3://%s: region %s", s->l.bucket, s->l.region);
+	return code;
 }
 
 struct backend *
@@ -1334,7 +1369,7 @@ s3_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	struct http_opts ho;
 	struct s3 *s;
 	const char *akid, *v;
-	char *secret = NULL, serr[256];
+	char *secret = NULL, serr[256] = "";
 	extern char **environ;
 
 	*code = 100;
@@ -1345,14 +1380,10 @@ s3_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	s->b.ops = &s3_ops;
-	if (s3_parse(url, o, &s->l, err, errlen) < 0)
+	if (s3_check(url, o, err, errlen) < 0 ||
+	    s3_parse(url, o, &s->l, err, errlen) < 0)
 		goto fail;
 	s->part_size = bopt_size(o, "part-size", PART_DEFAULT);
-	if (s->part_size < PART_MIN) {
-		snprintf(err, errlen, "part-size: at least 5MiB (S3's "
-		    "smallest part)");
-		goto fail;
-	}
 	v = bopt_get(o, "concurrency");
 	s->concurrency = v != NULL ? atoi(v) : 5;
 	if (s->concurrency < 1)
@@ -1361,14 +1392,8 @@ s3_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 		s->storage_class = s->opt_copy[0] = strdup(v);
 	if ((v = bopt_get(o, "sse")) != NULL)
 		s->sse = s->opt_copy[1] = strdup(v);
-	if ((v = bopt_get(o, "sse-kms-key-id")) != NULL) {
-		if (s->sse == NULL || strcmp(s->sse, "aws:kms") != 0) {
-			snprintf(err, errlen, "sse-kms-key-id needs "
-			    "sse = aws:kms");
-			goto fail;
-		}
+	if ((v = bopt_get(o, "sse-kms-key-id")) != NULL)
 		s->sse_kms = s->opt_copy[2] = strdup(v);
-	}
 	memset(&ho, 0, sizeof ho);
 	ho.skip_verify = bopt_bool(o, "skip-verify", 0);
 	ho.ca_file = bopt_get(o, "ca-file");
@@ -1378,8 +1403,11 @@ s3_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	if (ho.skip_verify)
 		log_warn("skip-verify: TLS certificates of %s are not checked",
 		    url);
+	/* LS_SECRET_ACCESS_KEY alone, left in an environment, is not a
+	 * half-given key pair: only with access-key-id does it count. */
 	akid = bopt_get(o, "access-key-id");
-	secret = bopt_secret(o, "secret-access-key", serr, sizeof serr);
+	secret = akid != NULL || bopt_get(o, "secret-access-key-file") != NULL ?
+	    bopt_secret(o, "secret-access-key", serr, sizeof serr) : NULL;
 	if (secret == NULL && serr[0] != '\0') {
 		snprintf(err, errlen, "%s", serr);
 		goto fail;
@@ -1402,8 +1430,11 @@ s3_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 		free(secret);
 		secret = NULL;
 	}
-	if (s->l.region[0] == '\0')
-		find_region(s);
+	if (s->l.region[0] == '\0' && (*code = find_region(s)) != BE_OK) {
+		snprintf(err, errlen, "%s", s->b.err);
+		s3_close(&s->b);
+		return NULL;
+	}
 	return &s->b;
 fail:
 	if (secret != NULL) {

@@ -30,6 +30,11 @@ struct s3_loc {
 int s3_parse(const char *url, const struct bopts *o, struct s3_loc *l,
     char *err, size_t errlen);
 
+/* Checks url and the settings as s3_open would, without opening: 0, or
+ * -1 with one line in err. */
+int s3_check(const char *url, const struct bopts *o, char *err,
+    size_t errlen);
+
 /* Opens the replica. NULL with why in err and *code 100 or 111. */
 struct backend *s3_open(const char *url, const struct bopts *o, char *err,
     size_t errlen, int *code);

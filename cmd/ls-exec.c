@@ -99,7 +99,7 @@ restore_missing(const struct conf *cf, int verbose)
 	char *restore = exe_sibling("ls-restore");
 	struct stat st;
 	size_t i, j;
-	int rc;
+	int rc, failed = 0;
 
 	if (restore == NULL)
 		log_fatal(111, "out of memory");
@@ -108,6 +108,7 @@ restore_missing(const struct conf *cf, int verbose)
 
 		if (stat(d->path, &st) == 0)
 			continue;
+		failed = 0;
 		for (j = 0; j < d->nrep; j++) {
 			struct cmd c;
 
@@ -122,16 +123,25 @@ restore_missing(const struct conf *cf, int verbose)
 			cmd_arg(&c, d->rep[j].url);
 			rc = run(c.argv, c.env, c.nenv);
 			cmd_free(&c);
-			if (rc != 0)
-				log_fatal(rc == 100 ? 100 : 111, "unable to "
-				    "restore %s from %s (ls-restore exited %d)",
-				    d->path, d->rep[j].url, rc);
+			if (rc != 0) {
+				/* The next replica may do; but one that could
+				 * not be read may hold the backup, so starting
+				 * empty is not an option any more. */
+				log_warn("unable to restore %s from %s "
+				    "(ls-restore exited %d)", d->path,
+				    d->rep[j].url, rc);
+				failed = rc == 100 ? 100 : 111;
+				continue;
+			}
 			if (stat(d->path, &st) == 0) {
 				log_info("restored %s from %s", d->path,
 				    d->rep[j].url);
 				break;
 			}
 		}
+		if (j == d->nrep && failed)
+			log_fatal(failed, "%s: not restored, and a replica "
+			    "could not be read", d->path);
 		if (j == d->nrep)
 			log_info("%s: no replica has a backup; starting empty",
 			    d->path);

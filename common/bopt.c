@@ -134,9 +134,9 @@ bopt_check(const struct bopt_key *k, const char *val, char *err,
 		}
 		break;
 	case BK_COUNT:
-		if (dur_parse_uint(val, 1024, &u) < 0 || u == 0) {
+		if (dur_parse_uint(val, 64, &u) < 0 || u == 0) {
 			snprintf(err, errlen, "%s: '%s' is not a count from 1 "
-			    "to 1024", k->key, val);
+			    "to 64", k->key, val);
 			return -1;
 		}
 		break;

@@ -18,6 +18,7 @@
 #include "dur.h"
 #include "fsx.h"
 #include "replica.h"
+#include "s3.h"
 #include "spool.h"
 
 #define LINE_MAX_INI	199	/* inih's line buffer, less the NUL */
@@ -448,6 +449,33 @@ finish_kv(struct parse *p, struct conf_replica *r, const struct conf_replica *g)
 	}
 }
 
+/* What the shipper would refuse at its start, said now with a line. */
+static void
+check_backend(struct parse *p, struct conf_replica *r)
+{
+	struct bopts o = { .type = r->type };
+	char *kv[BOPT_MAX], why[512];
+	size_t i;
+
+	if (strcmp(r->type, "s3") != 0)
+		return;
+	for (i = 0; i < r->nkv && i < BOPT_MAX; i++)
+		if (asprintf(&kv[i], "%s=%s", r->kv[i].key, r->kv[i].val) < 0)
+			kv[i] = NULL;
+	for (i = 0; i < r->nkv && i < BOPT_MAX; i++)
+		if (kv[i] != NULL) {
+			o.key[o.n] = kv[i];
+			o.val[o.n++] = strchr(kv[i], '=') + 1;
+		}
+	if (s3_check(r->url, &o, why, sizeof why) < 0)
+		fail(p, r->line, "%s", why);
+	for (i = 0; i < r->nkv && i < BOPT_MAX; i++) {
+		if (kv[i] != NULL)
+			explicit_bzero(kv[i], strlen(kv[i]));
+		free(kv[i]);
+	}
+}
+
 void
 conf_replica_child(const struct conf_replica *r,
     void (*arg)(void *, const char *), void (*env)(void *, const char *),
@@ -534,9 +562,15 @@ finish(struct parse *p)
 				}
 				r->url = u;
 			} else if (r->url == NULL && r->path != NULL) {
+				if (r->type != NULL && strcmp(r->type, "s3") == 0) {
+					fail(p, r->line, "type s3 needs url, or "
+					    "bucket and path");
+					break;
+				}
 				if (r->type != NULL && strcmp(r->type, "file") != 0) {
-					fail(p, r->line, "a %s replica needs a "
-					    "url or a bucket", r->type);
+					fail(p, r->line, "replica type %s is not "
+					    "supported by this build (no "
+					    "ls-ship-%s)", r->type, r->type);
 					break;
 				}
 				set_str(p, &r->url, r->path);
@@ -568,6 +602,8 @@ finish(struct parse *p)
 				    r->type, r->type);
 			if (!p->failed)
 				finish_kv(p, r, &p->c->defaults);
+			if (!p->failed)
+				check_backend(p, r);
 			if (r->name == NULL)
 				set_str(p, &r->name, r->type);
 			for (k = 0; k < j && !p->failed; k++)
@@ -658,7 +694,13 @@ conf_args(const char *db, char *const *urls, size_t n, struct conf *c,
 
 			const char *t = replica_type(urls[i]);
 
-			snprintf(nm, sizeof nm, "%s%zu", t ? t : "file", i + 1);
+			if (t == NULL)
+				t = "file";
+			/* "file1", but "s3-1": a digit never runs into
+			 * the number. */
+			snprintf(nm, sizeof nm, "%s%s%zu", t,
+			    t[strlen(t) - 1] >= '0' && t[strlen(t) - 1] <= '9' ?
+			    "-" : "", i + 1);
 			c->db->rep[i].name = strdup(nm);
 		}
 	}

@@ -15,7 +15,8 @@
 
 struct http_opts {
 	int		skip_verify;	/* no TLS certificate checks */
-	const char	*ca_file;	/* extra trust anchors, or NULL */
+	const char	*ca_file;	/* trust anchors instead of the
+					 * default bundle, or NULL */
 	int		connect_s;	/* connect timeout; 0: 10 s */
 	int		stall_s;	/* abort when no byte moves this long;
 					 * 0: 30 s */
@@ -76,8 +77,8 @@ void http_resp_free(struct http_resp *rs);
  * a transport failure, 408, 429, or 5xx except 501 and 505. */
 int http_temporary(int rc, const struct http_resp *rs);
 
-/* Sleeps before try number attempt (1, 2, ...): full jitter over an
- * exponential ceiling from base_ms, capped at max_ms. */
+/* Sleeps before try number attempt (1, 2, ...): between half and all of
+ * an exponential ceiling from base_ms, capped at max_ms. */
 void http_backoff(int attempt, int base_ms, int max_ms);
 
 /* Percent-encodes s (A-Za-z0-9-_.~ kept, '/' kept when keep_slash) into

@@ -179,6 +179,20 @@ find_gen(struct rgen **gv, size_t *ng, const char *id)
 	return &v[(*ng)++];
 }
 
+/* Between two snapshots of one time, whether n beats the one named
+ * other. */
+static int
+tie_wins(const struct name *n, const char *other, const char *keep_gen)
+{
+	struct name o;
+
+	if (name_parse(other, &o) < 0)
+		return 1;
+	if (strcmp(n->gen, o.gen) != 0)
+		return keep_gen != NULL && strcmp(n->gen, keep_gen) == 0;
+	return n->idx > o.idx;
+}
+
 int
 ship_retention(struct backend *b, int64_t retention_ms, int64_t now_ns,
     const char *keep_gen, int *removed)
@@ -204,11 +218,16 @@ ship_retention(struct backend *b, int64_t retention_ms, int64_t now_ns,
 	 * the window restorable. */
 	for (i = 0; i < nobj; i++) {
 		name_parse(objs[i].name, &n);
-		if (n.kind == NAME_SNAPSHOT && objs[i].mtime_ns < cutoff &&
-		    objs[i].mtime_ns > best) {
-			best = objs[i].mtime_ns;
-			older = i;
-		}
+		if (n.kind != NAME_SNAPSHOT || objs[i].mtime_ns >= cutoff ||
+		    objs[i].mtime_ns < best)
+			continue;
+		/* Stores that keep whole seconds (S3) give ties: the
+		 * generation being shipped, then the higher index, wins. */
+		if (objs[i].mtime_ns == best && older != SIZE_MAX &&
+		    !tie_wins(&n, objs[older].name, keep_gen))
+			continue;
+		best = objs[i].mtime_ns;
+		older = i;
 	}
 	for (i = 0; i < nobj; i++) {
 		name_parse(objs[i].name, &n);

@@ -79,8 +79,9 @@ ship_cli(int argc, char **argv, const char *type)
 	if (argc != 2)
 		log_usage(usage);
 	if ((t = replica_type(argv[1])) == NULL || strcmp(t, type) != 0)
-		log_fatal(100, "%s: not a %s replica (use ls-ship-%s)", argv[1],
-		    type, t != NULL ? t : "TYPE");
+		log_fatal(100, "%s: not a replica of type %s%s%s%s", argv[1],
+		    type, t != NULL ? " (use ls-ship-" : "", t != NULL ? t : "",
+		    t != NULL ? ")" : "");
 	if (!check_set && o.retention_ms > 0 &&
 	    o.retention_check_ms > o.retention_ms)
 		o.retention_check_ms = o.retention_ms;

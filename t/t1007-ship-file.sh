@@ -13,7 +13,7 @@ test_expect_success 'usage and bad options: exit 100' '
 	test_expect_code 100 ls-ship-file -r 1y spool rep 2>err &&
 	echo "ls-ship-file: fatal: -r 1y: not a duration" >expect && test_cmp expect err &&
 	test_expect_code 100 ls-ship-file spool s3://bucket/x 2>err &&
-	echo "ls-ship-file: fatal: s3://bucket/x: not a file replica (use ls-ship-s3)" >expect &&
+	echo "ls-ship-file: fatal: s3://bucket/x: not a replica of type file (use ls-ship-s3)" >expect &&
 	test_cmp expect err &&
 	test_expect_code 100 ls-ship-file spool file://rel/dir 2>err &&
 	echo "ls-ship-file: fatal: file://rel/dir: a file URL needs an absolute path (file:///DIR)" >expect &&

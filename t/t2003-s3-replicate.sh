@@ -34,13 +34,13 @@ test_expect_success S3PROXY 'bad settings exit 100 with one line' '
 	echo "ls-ship-s3: fatal: -O secret-access-key: a secret is not taken from the command line (use secret-access-key-file=PATH or LS_SECRET_ACCESS_KEY)" >expect &&
 	test_cmp expect err &&
 	test_expect_code 100 ls-ship-s3 -O part-size=1MiB spool $URL 2>err &&
-	echo "ls-ship-s3: fatal: part-size: at least 5MiB (S3'"'"'s smallest part)" >expect &&
+	echo "ls-ship-s3: fatal: part-size: from 5MiB to 5GiB (S3'"'"'s smallest and largest part)" >expect &&
 	test_cmp expect err &&
 	test_expect_code 100 ls-ship-s3 -O force-path-style=maybe spool $URL 2>err &&
 	echo "ls-ship-s3: fatal: -O force-path-style: '"'"'maybe'"'"' is not true or false" >expect &&
 	test_cmp expect err &&
 	test_expect_code 100 ls-ship-s3 spool file:///tmp/x 2>err &&
-	echo "ls-ship-s3: fatal: file:///tmp/x: not a s3 replica (use ls-ship-file)" >expect &&
+	echo "ls-ship-s3: fatal: file:///tmp/x: not a replica of type s3 (use ls-ship-file)" >expect &&
 	test_cmp expect err &&
 	test_expect_code 100 ls-ship-s3 spool "s3://ls-test/x?versionId=1" 2>err &&
 	echo "ls-ship-s3: fatal: s3://ls-test/x?versionId=1: an S3 URL has no query or fragment" >expect &&

@@ -45,7 +45,7 @@ bucket = c" "bad.conf:3: bucket needs type = s3" &&
 path = db
 [replica]
 type = s3
-path = x" "bad.conf:3: a s3 replica needs a url or a bucket" &&
+path = x" "bad.conf:3: type s3 needs url, or bucket and path" &&
 	conf_error "[db]
 path = db
 [replica]
@@ -108,6 +108,42 @@ test_expect_success S3PROXY 'ls-exec restores a missing database from S3 with th
 	rm -f db db-wal db-shm &&
 	KEY_ID=S3RVER SECRET=S3RVER ls-exec -restore-if-db-not-exists -config s3.conf sh -c "sqlite3 \"$PWD/db\" \"SELECT group_concat(x) FROM t\" >seen" &&
 	test "$(cat seen)" = "1,2"
+'
+
+test_expect_success S3PROXY 'ls-exec: an unreadable replica is skipped for the next, but never means starting empty' '
+	rm -f db db-wal db-shm &&
+	sed "s|^\[db\]|[db]|" s3.conf >two.conf &&
+	cat >>two.conf <<-EOC &&
+	[replica]
+	name = second
+	type = s3
+	bucket = ls-test
+	path = cfg/db
+	endpoint = $S3_ENDPOINT
+	region = us-east-1
+	EOC
+	KEY_ID=S3RVER SECRET=wrong ls-exec -restore-if-db-not-exists -config two.conf true 2>err ;
+	test $? = 100 &&
+	grep -q "warning: unable to restore .* (ls-restore exited 100)" err &&
+	grep -q "fatal: $PWD/db: not restored, and a replica could not be read" err &&
+	test ! -f db
+'
+
+test_expect_success S3PROXY 'the config check runs the S3 URL and part-size checks' '
+	conf_error "[db]
+path = db
+[replica]
+url = s3://mybkt:9000/db" "bad.conf:3: s3://mybkt:9000/db: a port needs a known provider host or an endpoint setting" &&
+	conf_error "[db]
+path = db
+[replica]
+url = s3://b/db
+part-size = 6GiB" "bad.conf:3: part-size: from 5MiB to 5GiB (S3'"'"'s smallest and largest part)" &&
+	conf_error "[db]
+path = db
+[replica]
+url = s3://b/db
+sse-kms-key-id = k" "bad.conf:3: sse-kms-key-id needs sse = aws:kms"
 '
 
 test_expect_success S3PROXY 'a wrong secret in the config: the shipper exits 100 and is not restarted' '

@@ -95,7 +95,9 @@ test_expect_success S3PROXY 'an endpoint that never answers: exit 111, nothing c
 	cp spool/acks/s3 ack.before &&
 	test_expect_code 111 ls-ship-s3 -1 -O endpoint=http://127.0.0.1:$port -O region=us-east-1 -O access-key-id=S3RVER spool s3://ls-test/f1 2>err &&
 	grep -q "Couldn.t connect to server" err &&
-	cmp spool/acks/s3 ack.before
+	cmp spool/acks/s3 ack.before &&
+	test_expect_code 111 ls-list -O endpoint=http://127.0.0.1:$port -O access-key-id=S3RVER s3://ls-test/f1 2>err &&
+	grep -q "^ls-list: fatal: s3://ls-test: unable to look up the bucket.s region (Couldn.t connect to server); set region to go on without$" err
 '
 
 test_done
