@@ -558,6 +558,12 @@ do_call(struct s3 *s, const struct call *c, struct http_resp *rs)
 		break;
 	}
 	free(path);
+	if (rc < 0 && rs->tls_refused) {
+		set_err(s, BE_PERM, "%s: TLS: %s (see ca-file and skip-verify)",
+		    c->what, rs->err);
+		http_resp_free(rs);
+		return BE_PERM;
+	}
 	if (rc < 0 || http_temporary(rc, rs) ||
 	    strcmp(e.code, "RequestTimeout") == 0)
 		code = BE_TEMP;
@@ -1351,9 +1357,11 @@ find_region(struct s3 *s)
 	else if (s->b.err[0] != '\0')
 		code = rc;	/* no credentials: said in b.err */
 	else if (rs.status == 0 || rs.status >= 500)
-		code = set_err(s, BE_TEMP, "s3://%s: unable to look up the "
-		    "bucket's region (%s); set region to go on without",
-		    s->l.bucket, rs.status == 0 ? rs.err : "server error");
+		code = set_err(s, rs.tls_refused ? BE_PERM : BE_TEMP,
+		    "s3://%s: unable to look up the bucket's region (%s%s); "
+		    "set region to go on without", s->l.bucket,
+		    rs.tls_refused ? "TLS: " : "",
+		    rs.status == 0 ? rs.err : "server error");
 	http_resp_free(&rs);
 	memcpy(s->l.host, saved_host, sizeof saved_host);
 	s->l.path_style = path_style;

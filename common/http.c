@@ -366,6 +366,8 @@ http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 		    strerror(x.read_err));
 	else
 		snprintf(rs->err, sizeof rs->err, "%s", curl_easy_strerror(cc));
+	rs->tls_refused = cc == CURLE_PEER_FAILED_VERIFICATION ||
+	    cc == CURLE_SSL_CACERT_BADFILE;
 	rs->status = 0;
 	/* A handle that failed mid-transfer may hold a broken connection. */
 	give(h, c, 0);
@@ -389,7 +391,7 @@ int
 http_temporary(int rc, const struct http_resp *rs)
 {
 	if (rc < 0)
-		return 1;
+		return !rs->tls_refused;
 	return rs->status == 408 || rs->status == 429 ||
 	    (rs->status >= 500 && rs->status != 501 && rs->status != 505);
 }

@@ -63,6 +63,8 @@ struct http_resp {
 	int		sink_stopped;	/* the sink said stop */
 	char		*hdr[HTTP_MAX_WANT];	/* values of want[], or NULL */
 	char		err[256];	/* transport failure, one line */
+	int		tls_refused;	/* the server's certificate failed the
+					 * checks: no point trying again */
 };
 
 /*
@@ -74,7 +76,8 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs);
 void http_resp_free(struct http_resp *rs);
 
 /* 1 if a request that got this outcome may succeed when tried again:
- * a transport failure, 408, 429, or 5xx except 501 and 505. */
+ * a transport failure other than a refused certificate, 408, 429, or 5xx
+ * except 501 and 505. */
 int http_temporary(int rc, const struct http_resp *rs);
 
 /* Sleeps before try number attempt (1, 2, ...): between half and all of
