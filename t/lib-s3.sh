@@ -61,17 +61,23 @@ s3_kill() {
 # s3_answers URL: some HTTP server answers at URL.
 s3_answers() { curl -s -o /dev/null --max-time 2 "$1"; }
 
-# s3_running PID: the process exists and is not a zombie.
+# s3_running PID: the process exists and is not a zombie. (The stat file
+# is read once: a zombie can be reaped at any moment.)
 s3_running() {
-	test -r "/proc/$1/stat" && ! sed 's/.*) //' "/proc/$1/stat" | grep -q '^Z'
+	_s3_st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	case ${_s3_st##*\) } in
+	Z*|'') return 1 ;;
+	esac
+	return 0
 }
 
-# s3_wait_up PID CMD...: retry CMD every 0.05 s, for at most 10 s, while
-# PID runs. Fails as soon as PID is gone.
+# s3_wait_up PID CMD...: retry CMD every 0.05 s, at most 600 times (30 s
+# and more on a loaded machine), while PID runs. Fails as soon as PID is
+# gone.
 s3_wait_up() {
 	_s3_pid=$1; shift
 	_s3_i=0
-	while [ $_s3_i -lt 200 ]; do
+	while [ $_s3_i -lt 600 ]; do
 		s3_running "$_s3_pid" || return 1
 		"$@" >/dev/null 2>&1 && return 0
 		_s3_i=$((_s3_i + 1))

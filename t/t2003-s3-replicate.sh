@@ -150,4 +150,39 @@ test_expect_success S3PROXY 'retention deletes old generations in one batch' '
 	test "$(dump rt.db)" = "$(dump rt/db)"
 '
 
+test_expect_success S3PROXY 'storage-class and sse go with every new object, signed' '
+	: >"$S3_PROXY_LOG" &&
+	rm -rf sc scspool && mkdir sc && mkdb sc/db &&
+	(cd sc && start_pipeline "-i 50ms db ../scspool" "-r 0 $O -O storage-class=STANDARD_IA -O sse=aws:kms -O sse-kms-key-id=alias/ls ../scspool s3://ls-test/sc" &&
+	 batch 1 10 db && sleep 0.3 && stop_pipeline) &&
+	grep "^PUT /ls-test/sc/" "$S3_PROXY_LOG" >puts &&
+	test $(wc -l <puts) -ge 2 &&
+	! grep -v " 200 class=STANDARD_IA sse=aws:kms kms=alias/ls$" puts &&
+	snap=$(cd scspool && ls generations/*/snapshots/*.snapshot.lz4) &&
+	s3_curl -I "$S3RVER_ENDPOINT/ls-test/sc/$snap" | tr -d "\r" | grep -ix "x-amz-storage-class: STANDARD_IA"
+'
+
+test_expect_success S3PROXY 'more than 1000 objects go in DeleteObjects batches of 1000' '
+	rm -rf many manyspool && mkdir many &&
+	sql many/db "PRAGMA journal_mode=wal; CREATE TABLE t(x)" >/dev/null &&
+	(cd many && start_pipeline "-i 0 db ../manyspool" "-r 0 $O ../manyspool s3://ls-test/many" &&
+	 python3 -c "
+import sqlite3
+c = sqlite3.connect(\"db\", isolation_level=None)
+for i in range(1100):
+    c.execute(\"INSERT INTO t VALUES (?)\", (i,))
+" && sleep 0.5 && stop_pipeline) &&
+	old=$(cut -d" " -f1 manyspool/generation) &&
+	test $(s3_ls ls-test many/generations/$old/ | wc -l) -gt 1100 &&
+	sql many/db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null &&
+	sql many/db "INSERT INTO t VALUES (-1)" &&
+	: >"$S3_PROXY_LOG" &&
+	(cd many && start_pipeline "-i 50ms db ../manyspool" "-r 1ms -R 100ms $O ../manyspool s3://ls-test/many" &&
+	 wait_for eval "test \$(grep -c \"^POST /ls-test delete= 200\$\" \"$S3_PROXY_LOG\") = 2" &&
+	 stop_pipeline) &&
+	test $(s3_ls ls-test many/generations/$old/ | wc -l) = 0 &&
+	ls-restore $O -o many.db s3://ls-test/many &&
+	test "$(sql many.db "SELECT COUNT(*) FROM t")" = 1101
+'
+
 test_done
