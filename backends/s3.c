@@ -27,6 +27,7 @@
 #include "awscred.h"
 #include "backend.h"
 #include "bopt.h"
+#include "enc.h"
 #include "http.h"
 #include "log.h"
 #include "restore.h"
@@ -604,35 +605,11 @@ full_key(const struct s3 *s, const char *name, char *buf, size_t len)
 static int
 hash_fd(int fd, uint64_t off, uint64_t size, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char buf[65536], d[32];
-	br_sha256_context h;
-	uint64_t done = 0;
-	ssize_t n;
-	int i;
+	unsigned char d[32];
 
-	br_sha256_init(&h);
-	while (done < size) {
-		size_t want = size - done < sizeof buf ? (size_t)(size - done) :
-		    sizeof buf;
-
-		n = pread(fd, buf, want, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		br_sha256_update(&h, buf, (size_t)n);
-		done += (uint64_t)n;
-	}
-	br_sha256_out(&h, d);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 15];
-	}
-	out[64] = '\0';
+	if (enc_digest_fd(ENC_SHA256, fd, off, size, d) < 0)
+		return -1;
+	enc_hex(d, sizeof d, out);
 	return 0;
 }
 
@@ -1168,33 +1145,6 @@ del_cb(void *arg, const char *path, const char *text)
 		d->errors++;
 }
 
-static void
-base64(const unsigned char *p, size_t n, char *out)
-{
-	static const char t[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		*out++ = t[p[i] >> 2];
-		*out++ = t[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		*out++ = t[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
-		*out++ = t[p[i + 2] & 63];
-	}
-	if (i < n) {
-		*out++ = t[p[i] >> 2];
-		if (i + 1 < n) {
-			*out++ = t[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-			*out++ = t[(p[i + 1] & 15) << 2];
-		} else {
-			*out++ = t[(p[i] & 3) << 4];
-			*out++ = '=';
-		}
-		*out++ = '=';
-	}
-	*out = '\0';
-}
-
 static int
 delete_batch(struct s3 *s, const char *const *names, size_t n)
 {
@@ -1228,7 +1178,7 @@ delete_batch(struct s3 *s, const char *const *names, size_t n)
 	br_md5_init(&mc);
 	br_md5_update(&mc, body, (size_t)(p - body));
 	br_md5_out(&mc, md5);
-	base64(md5, sizeof md5, b64);
+	enc_base64(md5, sizeof md5, b64);
 	snprintf(md5h, sizeof md5h, "Content-MD5: %s", b64);
 	memset(&c, 0, sizeof c);
 	c.method = "POST";

@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enc.h"
 #include "http.h"
 #include "sigv4.h"
-
-static const char hexdig[] = "0123456789abcdef";
 
 /* A growing string; after a failed allocation every append is a no-op and
  * fail stays set. */
@@ -68,17 +67,6 @@ buf_take(struct buf *b)
 	return p;
 }
 
-static void
-hexify(const unsigned char *p, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hexdig[p[i] >> 4];
-		out[2 * i + 1] = hexdig[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 void
 sigv4_sha256_hex(const void *p, size_t n, char out[65])
@@ -89,7 +77,7 @@ sigv4_sha256_hex(const void *p, size_t n, char out[65])
 	br_sha256_init(&c);
 	br_sha256_update(&c, p, n);
 	br_sha256_out(&c, h);
-	hexify(h, sizeof h, out);
+	enc_hex(h, sizeof h, out);
 }
 
 char *
@@ -506,7 +494,7 @@ build(const struct sigv4_req *r, struct parts *p)
 	sigv4_signing_key(r->secret_key, date8, r->region, r->service, key);
 	hmac_sha256(key, sizeof key, s.p, s.len, mac);
 	explicit_bzero(key, sizeof key);
-	hexify(mac, sizeof mac, p->sig);
+	enc_hex(mac, sizeof mac, p->sig);
 
 	p->canonical = buf_take(&c);
 	p->sts = buf_take(&s);
