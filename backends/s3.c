@@ -661,64 +661,44 @@ struct mpu {
 	char		*eid;		/* encoded upload id */
 	int		fd;
 	uint64_t	size, part;
-	unsigned	nparts, next;
+	unsigned	nparts;
 	char		(*etag)[128];
-	int		failed;		/* a BE_* code, 0 while fine */
-	pthread_mutex_t	mu;
 };
 
-static void *
-part_worker(void *arg)
+static int
+put_part(void *arg, unsigned k)
 {
 	struct mpu *m = arg;
 	struct http_resp rs;
 	struct call c;
-	char q[1200], hash[65], what[600];
-	unsigned k;
+	char q[1200], hash[65], what[1300];
 	int rc;
 
-	for (;;) {
-		pthread_mutex_lock(&m->mu);
-		k = m->failed ? m->nparts : m->next++;
-		pthread_mutex_unlock(&m->mu);
-		if (k >= m->nparts)
-			return NULL;
-		memset(&c, 0, sizeof c);
-		c.method = "PUT";
-		c.key = m->key;
-		snprintf(q, sizeof q, "partNumber=%u&uploadId=%s", k + 1, m->eid);
-		c.query = q;
-		snprintf(what, sizeof what, "PUT %s part %u", m->key, k + 1);
-		c.what = what;
-		c.body_fd = m->fd;
-		c.body_off = (uint64_t)k * m->part;
-		c.body_len = m->size - c.body_off < m->part ?
-		    m->size - c.body_off : m->part;
-		if (hash_fd(m->fd, c.body_off, c.body_len, hash) < 0) {
-			rc = set_err(m->s, BE_TEMP, "%s: reading: %s", what,
-			    strerror(errno));
-			goto failed;
-		}
-		c.payload_hash = hash;
-		c.want[0] = "ETag";
-		if ((rc = do_call(m->s, &c, &rs)) != BE_OK)
-			goto failed;
-		if (rs.hdr[0] == NULL || strlen(rs.hdr[0]) >= 128) {
-			http_resp_free(&rs);
-			rc = set_err(m->s, BE_TEMP, "%s: no ETag in the answer",
-			    what);
-			goto failed;
-		}
-		snprintf(m->etag[k], 128, "%s", rs.hdr[0]);
+	memset(&c, 0, sizeof c);
+	c.method = "PUT";
+	c.key = m->key;
+	snprintf(q, sizeof q, "partNumber=%u&uploadId=%s", k + 1, m->eid);
+	c.query = q;
+	snprintf(what, sizeof what, "PUT %s part %u", m->key, k + 1);
+	c.what = what;
+	c.body_fd = m->fd;
+	c.body_off = (uint64_t)k * m->part;
+	c.body_len = m->size - c.body_off < m->part ?
+	    m->size - c.body_off : m->part;
+	if (hash_fd(m->fd, c.body_off, c.body_len, hash) < 0)
+		return set_err(m->s, BE_TEMP, "%s: reading: %s", what,
+		    strerror(errno));
+	c.payload_hash = hash;
+	c.want[0] = "ETag";
+	if ((rc = do_call(m->s, &c, &rs)) != BE_OK)
+		return rc == BE_NOENT ? BE_TEMP : rc;
+	if (rs.hdr[0] == NULL || strlen(rs.hdr[0]) >= 128) {
 		http_resp_free(&rs);
-		continue;
-failed:
-		pthread_mutex_lock(&m->mu);
-		if (!m->failed || rc == BE_PERM)
-			m->failed = rc == BE_NOENT ? BE_TEMP : rc;
-		pthread_mutex_unlock(&m->mu);
-		return NULL;
+		return set_err(m->s, BE_TEMP, "%s: no ETag in the answer", what);
 	}
+	snprintf(m->etag[k], 128, "%s", rs.hdr[0]);
+	http_resp_free(&rs);
+	return BE_OK;
 }
 
 static void
@@ -740,12 +720,11 @@ put_multipart(struct s3 *s, const char *key, int fd, uint64_t size)
 	struct http_resp rs;
 	struct call c;
 	struct s3_err e;
-	pthread_t t[64];
 	char what[1300], q[1200], ob[3][320], hash[65];
 	char *body = NULL, *p;
 	size_t cap, len;
-	unsigned i, nt;
-	int rc, started;
+	unsigned i;
+	int rc;
 
 	memset(&m, 0, sizeof m);
 	m.s = s;
@@ -781,23 +760,7 @@ put_multipart(struct s3 *s, const char *key, int fd, uint64_t size)
 		rc = set_err(s, BE_TEMP, "out of memory");
 		goto abort;
 	}
-	pthread_mutex_init(&m.mu, NULL);
-	nt = (unsigned)s->concurrency;
-	if (nt > m.nparts)
-		nt = m.nparts;
-	if (nt > 64)
-		nt = 64;
-	for (started = 0, i = 0; i < nt; i++)
-		if (pthread_create(&t[i], NULL, part_worker, &m) == 0)
-			started++;
-		else
-			break;
-	if (started == 0)
-		part_worker(&m);
-	for (i = 0; i < (unsigned)started; i++)
-		pthread_join(t[i], NULL);
-	pthread_mutex_destroy(&m.mu);
-	if ((rc = m.failed) != 0)
+	if ((rc = http_parallel(m.nparts, s->concurrency, put_part, &m)) != 0)
 		goto abort;
 	/* CompleteMultipartUpload */
 	cap = 128 + (size_t)m.nparts * 200;
@@ -909,60 +872,12 @@ s3_put(struct backend *b, const char *name, int fd, uint64_t size,
 	return rc == BE_NOENT ? BE_PERM : rc;
 }
 
-/* Passes bytes on, skipping what an earlier try already delivered. */
-struct get_ctx {
-	backend_sink		sink;
-	void			*ctx;
-	uint64_t		delivered, pos;
-	int			stopped, started;
-	const struct http_resp	*rs;	/* of the try under way */
-};
-
-static int
-get_sink(void *arg, const void *p, size_t n)
-{
-	struct get_ctx *g = arg;
-	const char *q = p;
-	const char *cr;
-
-	if (!g->started) {
-		/* A 206's body starts where its Content-Range says. */
-		g->started = 1;
-		g->pos = 0;
-		cr = g->rs->hdr[0];
-		if (cr != NULL && strncmp(cr, "bytes ", 6) == 0)
-			g->pos = strtoull(cr + 6, NULL, 10);
-		if (g->pos > g->delivered) {
-			g->stopped = 1;
-			return -1;
-		}
-	}
-	if (g->pos < g->delivered) {
-		uint64_t skip = g->delivered - g->pos;
-
-		if (skip >= n) {
-			g->pos += n;
-			return 0;
-		}
-		q += skip;
-		n -= (size_t)skip;
-		g->pos += skip;
-	}
-	if (g->sink(g->ctx, q, n) != 0) {
-		g->stopped = 1;
-		return -1;
-	}
-	g->pos += n;
-	g->delivered = g->pos;
-	return 0;
-}
-
 static int
 s3_get(struct backend *b, const char *name, backend_sink sink, void *ctx)
 {
 	struct s3 *s = (struct s3 *)b;
 	struct http_resp rs;
-	struct get_ctx g;
+	struct http_resume g;
 	struct call c;
 	char key[1200], what[1300], range[64];
 	int rc, attempt;
@@ -973,16 +888,14 @@ s3_get(struct backend *b, const char *name, backend_sink sink, void *ctx)
 	memset(&g, 0, sizeof g);
 	g.sink = sink;
 	g.ctx = ctx;
-	/* A transfer cut short goes on from where it stopped, asking for
-	 * the rest with a Range (a server that sends it all is skipped
-	 * through). */
+	/* A transfer cut short goes on from where it stopped. */
 	for (attempt = 1;; attempt++) {
 		memset(&c, 0, sizeof c);
 		c.method = "GET";
 		c.key = key;
 		c.what = what;
 		c.body_fd = -1;
-		c.sink = get_sink;
+		c.sink = http_resume_sink;
 		c.sink_ctx = &g;
 		c.want[0] = "Content-Range";
 		if (g.delivered > 0) {

@@ -417,6 +417,104 @@ http_backoff(int attempt, int base_ms, int max_ms)
 		;
 }
 
+int
+http_resume_sink(void *arg, const void *p, size_t n)
+{
+	struct http_resume *g = arg;
+	const char *q = p, *cr;
+
+	if (!g->started) {
+		/* A 206's body starts where its Content-Range says. */
+		g->started = 1;
+		g->pos = 0;
+		cr = g->rs != NULL ? g->rs->hdr[0] : NULL;
+		if (cr != NULL && strncmp(cr, "bytes ", 6) == 0)
+			g->pos = strtoull(cr + 6, NULL, 10);
+		if (g->pos > g->delivered) {
+			g->stopped = 1;
+			return -1;
+		}
+	}
+	if (g->pos < g->delivered) {
+		uint64_t skip = g->delivered - g->pos;
+
+		if (skip >= n) {
+			g->pos += n;
+			return 0;
+		}
+		q += skip;
+		n -= (size_t)skip;
+		g->pos += skip;
+	}
+	if (g->sink(g->ctx, q, n) != 0) {
+		g->stopped = 1;
+		return -1;
+	}
+	g->pos += n;
+	g->delivered = g->pos;
+	return 0;
+}
+
+struct par {
+	int		(*one)(void *, unsigned);
+	void		*ctx;
+	unsigned	n, next;
+	int		rc;
+	pthread_mutex_t	mu;
+};
+
+static void *
+par_worker(void *arg)
+{
+	struct par *p = arg;
+	unsigned k;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		k = p->rc != 0 ? p->n : p->next++;
+		pthread_mutex_unlock(&p->mu);
+		if (k >= p->n)
+			return NULL;
+		if ((rc = p->one(p->ctx, k)) != 0) {
+			pthread_mutex_lock(&p->mu);
+			if (p->rc == 0 || rc == 100)
+				p->rc = rc;
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
+}
+
+int
+http_parallel(unsigned n, int threads, int (*one)(void *ctx, unsigned k),
+    void *ctx)
+{
+	struct par p;
+	pthread_t t[64];
+	int i, started = 0;
+
+	memset(&p, 0, sizeof p);
+	p.one = one;
+	p.ctx = ctx;
+	p.n = n;
+	pthread_mutex_init(&p.mu, NULL);
+	if (threads > 64)
+		threads = 64;
+	if ((unsigned)threads > n)
+		threads = (int)n;
+	for (i = 0; i < threads; i++)
+		if (pthread_create(&t[i], NULL, par_worker, &p) == 0)
+			started++;
+		else
+			break;
+	if (started == 0)
+		par_worker(&p);
+	for (i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	return p.rc;
+}
+
 char *
 http_escape(const char *s, int keep_slash)
 {

@@ -84,6 +84,32 @@ int http_temporary(int rc, const struct http_resp *rs);
  * an exponential ceiling from base_ms, capped at max_ms. */
 void http_backoff(int attempt, int base_ms, int max_ms);
 
+/*
+ * Resuming a download cut short: pass http_resume_sink as the request's
+ * sink with want[0] = "Content-Range", and before each try set rs to that
+ * try's response and ask for "bytes=DELIVERED-" once delivered > 0. Bytes
+ * already passed on are skipped, whether the server sends the range (206)
+ * or the whole object again (200).
+ */
+struct http_resume {
+	http_sink		sink;
+	void			*ctx;
+	uint64_t		delivered;	/* passed on so far */
+	uint64_t		pos;		/* of the try under way */
+	int			started, stopped;
+	const struct http_resp	*rs;
+};
+
+int http_resume_sink(void *arg, const void *p, size_t n);
+
+/*
+ * Runs one(ctx, k) for k in 0..n-1 on up to threads threads, each taking
+ * the next k; after a failure no new k starts. Returns 0, or the first
+ * nonzero result (100 over any other).
+ */
+int http_parallel(unsigned n, int threads, int (*one)(void *ctx, unsigned k),
+    void *ctx);
+
 /* Percent-encodes s (A-Za-z0-9-_.~ kept, '/' kept when keep_slash) into
  * a malloc'd string, or NULL. */
 char *http_escape(const char *s, int keep_slash);
