@@ -593,6 +593,15 @@ def cmd_report(a):
              ("restore", "lt_ls"), None)):
         row(name, "s", g(*lsk), g(*ltk), target,
             (lambda q, x, y: q <= 0.5) if target else None)
+    for (name, lsk, ltk, target) in (
+            ("restore s3, own replica, median of %s" % nr,
+             ("restore_s3", "ls_ls"), ("restore_s3", "lt_lt"), "<= 0.5x"),
+            ("restore s3, Litestream's replica", ("restore_s3", "ls_lt"),
+             ("restore_s3", "lt_lt"), None),
+            ("restore s3, this project's replica", ("restore_s3", "ls_ls"),
+             ("restore_s3", "lt_ls"), None)):
+        row(name, "s", g(*lsk), g(*ltk), target,
+            (lambda q, x, y: q <= 0.5) if target else None)
     w = [max(len(x[i]) for x in rows + [HDR]) for i in range(len(HDR))]
     lines = []
     for x in [HDR] + rows:
