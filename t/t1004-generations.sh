@@ -66,6 +66,7 @@ test_expect_success 'WAL removed while not running: new generation, says why' '
 	sleep 0.2 && kill -TERM $pid && wait $pid &&
 	echo "ls-watch: warning: starting a new generation: the WAL was removed or truncated while ls-watch was not running" >expect &&
 	test_cmp expect err5 &&
+	test $(gens) = 3 &&
 	ls-restore -o r5.db rep &&
 	dump db >expect && dump r5.db >actual && test_cmp expect actual
 '

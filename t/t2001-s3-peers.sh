@@ -205,7 +205,7 @@ test_expect_success S3PROXY 'the verifier passes the S3 SigV4 examples and fails
 	cat >want <<-\EOF &&
 	GET /test.txt - 403 range=bytes=0-8 verify=SignatureDoesNotMatch
 	GET / max-keys=3&prefix=J 403 verify=SignatureDoesNotMatch
-	PUT /test$file.text - 400 verify=XAmzContentSHA256Mismatch
+	PUT /test$file.text - 400 class=REDUCED_REDUNDANCY verify=XAmzContentSHA256Mismatch
 	EOF
 	tail -n 3 vec.log >got &&
 	test_cmp want got &&
