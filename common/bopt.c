@@ -23,6 +23,13 @@ static const struct bopt_key keys[] = {
 	{ "s3", "sse-kms-key-id", BK_STR },
 	{ "s3", "part-size", BK_SIZE },
 	{ "s3", "concurrency", BK_COUNT },
+	{ "abs", "account-name", BK_STR },
+	{ "abs", "account-key", BK_STR | BK_SECRET },
+	{ "abs", "sas-token", BK_STR | BK_SECRET },
+	{ "abs", "endpoint", BK_STR },
+	{ "abs", "skip-verify", BK_BOOL },
+	{ "abs", "part-size", BK_SIZE },
+	{ "abs", "concurrency", BK_COUNT },
 };
 #define NKEYS	(sizeof keys / sizeof keys[0])
 

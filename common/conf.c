@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "dur.h"
 #include "fsx.h"
+#include "abs.h"
 #include "replica.h"
 #include "s3.h"
 #include "spool.h"
@@ -457,7 +458,7 @@ check_backend(struct parse *p, struct conf_replica *r)
 	char *kv[BOPT_MAX], why[512];
 	size_t i;
 
-	if (strcmp(r->type, "s3") != 0)
+	if (strcmp(r->type, "s3") != 0 && strcmp(r->type, "abs") != 0)
 		return;
 	for (i = 0; i < r->nkv && i < BOPT_MAX; i++)
 		if (asprintf(&kv[i], "%s=%s", r->kv[i].key, r->kv[i].val) < 0)
@@ -467,7 +468,9 @@ check_backend(struct parse *p, struct conf_replica *r)
 			o.key[o.n] = kv[i];
 			o.val[o.n++] = strchr(kv[i], '=') + 1;
 		}
-	if (s3_check(r->url, &o, why, sizeof why) < 0)
+	if (strcmp(r->type, "s3") == 0 ?
+	    s3_check(r->url, &o, why, sizeof why) < 0 :
+	    abs_check(r->url, &o, why, sizeof why) < 0)
 		fail(p, r->line, "%s", why);
 	for (i = 0; i < r->nkv && i < BOPT_MAX; i++) {
 		if (kv[i] != NULL)
@@ -551,20 +554,24 @@ finish(struct parse *p)
 			if (r->url == NULL && r->bucket != NULL) {
 				char *u;
 
-				if (r->type == NULL || strcmp(r->type, "s3") != 0) {
-					fail(p, r->line, "bucket needs type = s3");
+				/* For abs, the bucket is the container. */
+				if (r->type == NULL || (strcmp(r->type, "s3") != 0 &&
+				    strcmp(r->type, "abs") != 0)) {
+					fail(p, r->line, "bucket needs type = s3 "
+					    "or abs");
 					break;
 				}
-				if (asprintf(&u, "s3://%s/%s", r->bucket,
+				if (asprintf(&u, "%s://%s/%s", r->type, r->bucket,
 				    r->path ? r->path : "") < 0) {
 					fail(p, r->line, "out of memory");
 					break;
 				}
 				r->url = u;
 			} else if (r->url == NULL && r->path != NULL) {
-				if (r->type != NULL && strcmp(r->type, "s3") == 0) {
-					fail(p, r->line, "type s3 needs url, or "
-					    "bucket and path");
+				if (r->type != NULL && (strcmp(r->type, "s3") == 0 ||
+				    strcmp(r->type, "abs") == 0)) {
+					fail(p, r->line, "type %s needs url, or "
+					    "bucket and path", r->type);
 					break;
 				}
 				if (r->type != NULL && strcmp(r->type, "file") != 0) {
@@ -596,7 +603,8 @@ finish(struct parse *p)
 			if (r->type == NULL)
 				set_str(p, &r->type, scheme);
 			if (strcmp(r->type, "file") != 0 &&
-			    strcmp(r->type, "s3") != 0)
+			    strcmp(r->type, "s3") != 0 &&
+			    strcmp(r->type, "abs") != 0)
 				fail(p, r->line, "replica type %s is not "
 				    "supported by this build (no ls-ship-%s)",
 				    r->type, r->type);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abs.h"
 #include "replica.h"
 #include "s3.h"
 
@@ -16,6 +17,8 @@ replica_type(const char *url)
 		return "file";
 	if (strncmp(url, "s3://", 5) == 0)
 		return "s3";
+	if (strncmp(url, "abs://", 6) == 0)
+		return "abs";
 	return NULL;
 }
 
@@ -33,10 +36,12 @@ replica_open(const char *url, const struct bopts *o, int create, char *err,
 		o = &none;
 	if (strncmp(url, "s3://", 5) == 0)
 		return s3_open(url, o, err, errlen, code);
+	if (strncmp(url, "abs://", 6) == 0)
+		return abs_open(url, o, err, errlen, code);
 	if (colon != NULL) {
 		if (strncmp(url, "file://", 7) != 0) {
 			snprintf(err, errlen, "%s: unsupported replica URL scheme "
-			    "(file, s3)", url);
+			    "(file, s3, abs)", url);
 			return NULL;
 		}
 		path = url + 7;

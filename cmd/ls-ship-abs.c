@@ -1,0 +1,10 @@
+/* ls-ship-abs: ships a spool to an Azure Blob Storage replica. */
+#include "log.h"
+#include "shipcli.h"
+
+int
+main(int argc, char **argv)
+{
+	PROG = "ls-ship-abs";
+	return ship_cli(argc, argv, "abs");
+}
