@@ -117,8 +117,11 @@ abs_parse(const char *url, const struct bopts *o, struct abs_loc *l,
 		memcpy(l->account, p, (size_t)(at - p));
 		p = at + 1;
 	}
-	if ((n = (size_t)(slash - p)) >= sizeof l->container)
-		n = sizeof l->container - 1;
+	if ((n = (size_t)(slash - p)) >= sizeof l->container) {
+		snprintf(err, errlen, "%s: a container name is 3 to 63 "
+		    "characters", url);
+		return -1;
+	}
 	memcpy(l->container, p, n);
 	for (p = slash; *p == '/'; p++)
 		;
@@ -364,7 +367,9 @@ do_call(struct abs *a, const struct call *c, struct http_resp *rs)
 		http_resp_free(rs);
 		return BE_PERM;
 	}
-	if (http_temporary(rc, rs))
+	/* A body damaged on the way: sending it again may do. */
+	if (http_temporary(rc, rs) || strcmp(e.code, "Md5Mismatch") == 0 ||
+	    strcmp(e.code, "InvalidMd5") == 0)
 		code = BE_TEMP;
 	else if (rs->status == 404 && strcmp(e.code, "ContainerNotFound") != 0)
 		code = BE_NOENT;
@@ -803,7 +808,6 @@ abs_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	struct abs *a;
 	const char *v;
 	char serr[256] = "";
-	extern char **environ;
 
 	*code = 100;
 	if ((a = calloc(1, sizeof *a)) == NULL) {
@@ -832,7 +836,8 @@ abs_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	/* The account key, else a SAS token, else Azure AD. */
 	a->key = bopt_secret(o, "account-key", serr, sizeof serr);
 	if (a->key == NULL && serr[0] == '\0' &&
-	    (v = getenv("LITESTREAM_AZURE_ACCOUNT_KEY")) != NULL && *v != '\0')
+	    (v = bopt_env(o, "LITESTREAM_AZURE_ACCOUNT_KEY")) != NULL &&
+	    *v != '\0')
 		a->key = strdup(v);
 	if (a->key == NULL && serr[0] == '\0')
 		a->sas = bopt_secret(o, "sas-token", serr, sizeof serr);
@@ -870,7 +875,7 @@ abs_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 		log_warn("skip-verify: TLS certificates of %s are not checked",
 		    url);
 	if ((a->http = http_new(&ho)) == NULL || (a->auth == AUTH_BEARER &&
-	    (a->tok = aztoken_new(a->http, environ)) == NULL)) {
+	    (a->tok = aztoken_new(a->http, o->env)) == NULL)) {
 		snprintf(err, errlen, "out of memory");
 		*code = 111;
 		goto fail;

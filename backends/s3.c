@@ -566,7 +566,9 @@ do_call(struct s3 *s, const struct call *c, struct http_resp *rs)
 		return BE_PERM;
 	}
 	if (rc < 0 || http_temporary(rc, rs) ||
-	    strcmp(e.code, "RequestTimeout") == 0)
+	    strcmp(e.code, "RequestTimeout") == 0 ||
+	    strcmp(e.code, "BadDigest") == 0 ||
+	    strcmp(e.code, "XAmzContentSHA256Mismatch") == 0)
 		code = BE_TEMP;
 	else if (rs->status == 404 && (strcmp(e.code, "NoSuchKey") == 0 ||
 	    strcmp(e.code, "HTTP 404") == 0))
@@ -1241,7 +1243,6 @@ s3_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	struct s3 *s;
 	const char *akid, *v;
 	char *secret = NULL, serr[256] = "";
-	extern char **environ;
 
 	*code = 100;
 	if ((s = calloc(1, sizeof *s)) == NULL) {
@@ -1290,7 +1291,7 @@ s3_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	}
 	if ((s->http = http_new(&ho)) == NULL ||
 	    (s->cred = awscred_new(s->http, akid, secret,
-	    s->l.region[0] ? s->l.region : NULL, environ)) == NULL ||
+	    s->l.region[0] ? s->l.region : NULL, o->env)) == NULL ||
 	    (s->b.where = strdup(url)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		*code = 111;

@@ -179,6 +179,7 @@ main(int argc, char **argv)
 		    "lowercase hex digits", gen);
 	if ((bo.type = replica_type(argv[optind])) == NULL)
 		bo.type = "file";
+	bo.env = environ;
 	for (k = 0; k < nopt; k++)
 		if (bopt_add(&bo, opt[k], err, sizeof err) < 0)
 			log_fatal(100, "unable to parse arguments: -O %s", err);

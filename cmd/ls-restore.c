@@ -124,6 +124,7 @@ parse_args(int argc, char **argv, struct args *a)
 	a->replica = argv[k];
 	if ((a->bo.type = replica_type(a->replica)) == NULL)
 		a->bo.type = "file";
+	a->bo.env = environ;
 	for (i = 0; i < a->nopt; i++) {
 		char why[256];
 

@@ -1,4 +1,6 @@
 /* ls-ship-file: ships a spool to a directory replica. */
+#include <unistd.h>
+
 #include "log.h"
 #include "shipcli.h"
 
@@ -6,5 +8,5 @@ int
 main(int argc, char **argv)
 {
 	PROG = "ls-ship-file";
-	return ship_cli(argc, argv, "file");
+	return ship_cli(argc, argv, environ, "file");
 }

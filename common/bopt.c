@@ -244,6 +244,18 @@ bopt_env_name(const char *key, char *buf, size_t len)
 		buf[i] = buf[i] == '-' ? '_' : (char)toupper((unsigned char)buf[i]);
 }
 
+const char *
+bopt_env(const struct bopts *o, const char *name)
+{
+	char *const *e;
+	size_t n = strlen(name);
+
+	for (e = o->env; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
 char *
 bopt_secret(const struct bopts *o, const char *key, char *err,
     size_t errlen)
@@ -273,7 +285,7 @@ bopt_secret(const struct bopts *o, const char *key, char *err,
 		return strdup(line);
 	}
 	bopt_env_name(key, env, sizeof env);
-	if ((v = getenv(env)) != NULL && *v != '\0')
+	if ((v = bopt_env(o, env)) != NULL && *v != '\0')
 		return strdup(v);
 	return NULL;
 }

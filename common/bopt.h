@@ -34,6 +34,7 @@ int bopt_check(const struct bopt_key *k, const char *val, char *err,
 
 struct bopts {
 	const char	*type;
+	char *const	*env;		/* the environment: "K=V", NULL-ended */
 	size_t		n;
 	const char	*key[BOPT_MAX];
 	const char	*val[BOPT_MAX];
@@ -55,6 +56,8 @@ int64_t bopt_dur(const struct bopts *o, const char *key, int64_t def);
  */
 char *bopt_secret(const struct bopts *o, const char *key, char *err,
     size_t errlen);
+/* The value of name in o's environment, or NULL. */
+const char *bopt_env(const struct bopts *o, const char *name);
 /* LS_KEY for key into buf. */
 void bopt_env_name(const char *key, char *buf, size_t len);
 

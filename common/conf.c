@@ -454,7 +454,7 @@ finish_kv(struct parse *p, struct conf_replica *r, const struct conf_replica *g)
 static void
 check_backend(struct parse *p, struct conf_replica *r)
 {
-	struct bopts o = { .type = r->type };
+	struct bopts o = { .type = r->type, .env = p->env };
 	char *kv[BOPT_MAX], why[512];
 	size_t i;
 

@@ -15,7 +15,7 @@
 #include "spool.h"
 
 int
-ship_cli(int argc, char **argv, const char *type)
+ship_cli(int argc, char **argv, char *const *env, const char *type)
 {
 	struct ship_opts o = {
 		.retention_ms = 24 * 3600 * 1000LL,
@@ -35,6 +35,7 @@ ship_cli(int argc, char **argv, const char *type)
 	    strcmp(type, "file") == 0 ? "DIR" : "URL");
 	o.replica = type;
 	bo.type = type;
+	bo.env = env;
 	while ((c = getopt(argc, argv, "1vd:n:r:R:O:")) != -1) {
 		switch (c) {
 		case '1':

@@ -6,8 +6,9 @@
 #ifndef SHIPCLI_H
 #define SHIPCLI_H
 
-/* Parses argv, opens the spool and the replica (which must be of type),
- * runs the ship loop. Returns the exit status. */
-int ship_cli(int argc, char **argv, const char *type);
+/* Parses argv, opens the spool and the replica (which must be of type;
+ * env is the environment its settings may read), runs the ship loop.
+ * Returns the exit status. */
+int ship_cli(int argc, char **argv, char *const *env, const char *type);
 
 #endif

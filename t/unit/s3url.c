@@ -2,6 +2,7 @@
  * its error, for t2004. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bopt.h"
 #include "s3.h"
@@ -9,7 +10,7 @@
 int
 main(int argc, char **argv)
 {
-	struct bopts o = { .type = "s3" };
+	struct bopts o = { .type = "s3", .env = environ };
 	struct s3_loc l;
 	char err[512];
 	int i;
