@@ -373,7 +373,9 @@ azauth_string_to_sign(const char *method, const char *path,
 
 	memset(&b, 0, sizeof b);
 	if (!plain(method, "") || !plain(account, "/:") ||
-	    strlen(account) > 255 || (nheaders > 0 && headers == NULL))
+	    strlen(account) > 255 || (nheaders > 0 && headers == NULL) ||
+	    (path != NULL && *path != '\0' && !plain(path, "?#")) ||
+	    (query != NULL && *query != '\0' && !plain(query, "#")))
 		goto bad;
 	if (nheaders > 0 && (xms = calloc(nheaders, sizeof *xms)) == NULL)
 		return NULL;
@@ -538,7 +540,7 @@ struct aztoken_chain {
 	struct http	*hshort;	/* ours, short timeouts: managed
 					 * identity */
 	char		*env[E_N];	/* NULL when unset or empty */
-	char		**envp;		/* the whole environment, for az */
+	char		**envp;		/* all of the environment: az's */
 	int		cli_timeout;
 	char		*tok;		/* the current token, or NULL */
 	time_t		expires, refresh_at;
@@ -1283,7 +1285,7 @@ src_cli(struct aztoken_chain *c, struct got *g, struct notes *n,
 		"az", "account", "get-access-token", "--resource",
 		AZAUTH_RESOURCE, "-o", "json", NULL
 	};
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, nul = -1, st, rc;
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, nul = -1, st = 0, rc;
 	int open_o, open_e, full = 0, timed_out = 0, e;
 	struct sigaction dfl;
 	struct timespec deadline;
@@ -1292,7 +1294,7 @@ src_cli(struct aztoken_chain *c, struct got *g, struct notes *n,
 	char reason[256], *az;
 	sigset_t none;
 	long left;
-	pid_t pid;
+	pid_t pid, w;
 
 	if ((az = find_az(c->env[E_PATH])) == NULL) {
 		note(n, "Azure CLI (az not on PATH)");
@@ -1346,13 +1348,30 @@ src_cli(struct aztoken_chain *c, struct got *g, struct notes *n,
 		if (open_e && pf[1].revents != 0)
 			open_e = drain(pe[0], &errs, CLI_ERR_MAX, &full);
 	}
-	if (timed_out || full || open_o || open_e) {
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
+	/* az may close its output and go on: it too has until the
+	 * deadline. */
+	w = 0;
+	while (!timed_out && !full && !open_o && !open_e) {
+		if ((w = waitpid(pid, &st, WNOHANG)) != 0 &&
+		    !(w < 0 && errno == EINTR))
+			break;
+		if (ms_left(&deadline) <= 0)
+			timed_out = 1;
+		else
+			poll(NULL, 0, 20);
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (timed_out)
+	if (w != pid) {
+		if (timed_out || full || open_o || open_e) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+		}
+		while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+			;
+	}
+	if (w != pid)
+		rc = fail(111, err, errlen, "%s: unable to wait for az: %s",
+		    what, strerror(errno));
+	else if (timed_out)
 		rc = fail(111, err, errlen, "%s: az did not finish in %d s",
 		    what, c->cli_timeout);
 	else if (full)

@@ -70,7 +70,7 @@
 
 #include "http.h"
 
-#define AZAUTH_DATE_MAX		32	/* azauth_date's output, NUL included */
+#define AZAUTH_DATE_MAX		32	/* azauth_date's output and NUL */
 #define AZAUTH_RESOURCE		"https://storage.azure.com/"
 
 /*
@@ -81,9 +81,10 @@ void azauth_date(time_t t, char *out);
 
 /*
  * The string to sign of a request (see above): method; path as sent (NULL
- * or "": "/"); query as sent, without '?' (NULL: none); headers: every
- * header that will be sent, "Name: value" each. Returns it malloc'd, or
- * NULL with errno EINVAL (bad input) or ENOMEM.
+ * or "": "/"), printable ASCII without blanks, '?' or '#'; query as sent,
+ * without '?' (NULL: none), printable ASCII without blanks or '#';
+ * headers: every header that will be sent, "Name: value" each. Returns it
+ * malloc'd, or NULL with errno EINVAL (bad input) or ENOMEM.
  */
 char *azauth_string_to_sign(const char *method, const char *path,
     const char *query, const char *const *headers, size_t nheaders,

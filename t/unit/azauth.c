@@ -69,8 +69,8 @@
 #define MAX_HDRS	32
 
 #define DEV_ACCOUNT	"devstoreaccount1"
-#define DEV_KEY		"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2U" \
-			"VErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+#define DEV_KEY		"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6" \
+			"IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 #define DOC_DATE	"x-ms-date: Fri, 26 Jun 2015 23:39:12 GMT"
 #define HAND_DATE	"x-ms-date: Sun, 30 Aug 2015 12:36:00 GMT"
 
@@ -215,6 +215,8 @@ static const struct bad bads[] = {
 	{ "no account", "GET", NULL, "", { NULL } },
 	{ "an account with a slash", "GET", NULL, "a/b", { NULL } },
 	{ "no method", "", NULL, DEV_ACCOUNT, { NULL } },
+	{ "a blank in the query", "GET", "prefix=a b", DEV_ACCOUNT, { NULL } },
+	{ "a fragment in the query", "GET", "a=b#c", DEV_ACCOUNT, { NULL } },
 };
 
 static size_t
@@ -372,7 +374,8 @@ batch(void)
 			if ((hx = malloc(2 * strlen(sts) + 1)) == NULL)
 				return 111;
 			hex_out(sts, hx);
-			o = json_pack("{s:s, s:s}", "auth", auth, "sts_hex", hx);
+			o = json_pack("{s:s, s:s}", "auth", auth, "sts_hex",
+			    hx);
 			free(hx);
 		}
 		free(sts);
@@ -439,16 +442,17 @@ one(const char *method, const char *path, const char *query,
 		snprintf(lenh, sizeof lenh, "Content-Length: %zu", blen);
 		sig[nh] = lenh;
 	}
-	if (azauth_sharedkey(method, path, query, sig, nh + (origin != NULL),
-	    account, key, auth, sizeof auth) < 0 ||
-	    (sts = azauth_string_to_sign(method, path, query, sig,
+	rc = azauth_sharedkey(method, path, query, sig, nh + (origin != NULL),
+	    account, key, auth, sizeof auth);
+	explicit_bzero(key, klen);
+	free(key);
+	if (rc < 0 || (sts = azauth_string_to_sign(method, path, query, sig,
 	    nh + (origin != NULL), account)) == NULL) {
 		fprintf(stderr, "azauth: fatal: unable to sign: %s\n",
 		    strerror(errno));
+		free(body);
 		return 100;
 	}
-	explicit_bzero(key, klen);
-	free(key);
 	if (origin == NULL) {
 		printf("%s\n%s\n", auth, sts);
 		free(sts);
