@@ -793,6 +793,7 @@ abs_close(struct backend *b)
 
 static const struct backend_ops abs_ops = {
 	.scheme = "abs",
+	.shared = 1,
 	.put = abs_put,
 	.get = abs_get,
 	.list = abs_list,

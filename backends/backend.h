@@ -34,6 +34,9 @@ struct backend;
 
 struct backend_ops {
 	const char *scheme;
+	/* 1 if several threads may call get at once on one backend: then
+	 * they share its connections and credentials. */
+	int shared;
 	/* Stores the size bytes readable from fd (from offset 0) under name,
 	 * whole or not at all. mtime_ns, if not 0, is the creation time to
 	 * record where the storage lets the client choose it. */

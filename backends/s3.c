@@ -1154,6 +1154,7 @@ s3_close(struct backend *b)
 
 static const struct backend_ops s3_ops = {
 	.scheme = "s3",
+	.shared = 1,
 	.put = s3_put,
 	.get = s3_get,
 	.list = s3_list,

@@ -225,7 +225,9 @@ run(const struct args *a, const struct restore_opts *o, uint64_t par,
 	    plan.nwal == 1 ? "" : "s", (unsigned)plan.nidx,
 	    plan.nidx == 1 ? "" : "es", (unsigned long long)plan.wal_bytes);
 
-	/* One backend per download thread, none shared. */
+	/* One backend per download thread, or one for all where it can
+	 * serve several threads (the clouds': one pool of connections, one
+	 * token). */
 	nbe = 1 + (plan.nwal < par ? (plan.nwal ? plan.nwal : 1) : par);
 	if ((be = calloc(nbe, sizeof *be)) == NULL) {
 		snprintf(err, errlen, "unable to restore %s: %s", a->out,
@@ -235,10 +237,15 @@ run(const struct args *a, const struct restore_opts *o, uint64_t par,
 	}
 	be[0] = b;
 	b = NULL;
-	for (i = 1; i < nbe; i++)
-		if ((be[i] = replica_open(a->replica, &a->bo, 0, err, errlen,
-		    &code)) == NULL)
+	for (i = 1; i < nbe; i++) {
+		if (be[0]->ops->shared) {
+			be[i] = be[0];
+			continue;
+		}
+		be[i] = replica_open(a->replica, &a->bo, 0, err, errlen, &code);
+		if (be[i] == NULL)
 			goto out;
+	}
 	code = restore_apply(be, nbe, &plan, a->out, a->flags, err, errlen);
 	if (code == 0)
 		log_info("restored %s", a->out);
@@ -246,7 +253,8 @@ out:
 	if (b != NULL)
 		b->ops->close(b);
 	for (i = 0; be != NULL && i < nbe && be[i] != NULL; i++)
-		be[i]->ops->close(be[i]);
+		if (i == 0 || be[i] != be[0])
+			be[i]->ops->close(be[i]);
 	free(be);
 	restore_plan_free(&plan);
 	return code;
