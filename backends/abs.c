@@ -39,6 +39,7 @@
 #define BLOCK_DEFAULT	(5ULL << 20)
 #define API_VERSION	"2023-11-03"
 #define NHDR		12
+#define LIST_PAGE	1000	/* blobs a listing page, as S3's */
 
 enum auth { AUTH_KEY, AUTH_SAS, AUTH_BEARER };
 
@@ -687,14 +688,15 @@ abs_list(struct backend *b, const char *prefix, backend_list_cb cb, void *ctx)
 		if (l.next != NULL && *l.next != '\0') {
 			free(em);
 			if ((em = http_escape(l.next, 0)) == NULL ||
-			    asprintf(&q, "comp=list&marker=%s&prefix=%s&"
-			    "restype=container", em, ep) < 0) {
+			    asprintf(&q, "comp=list&marker=%s&maxresults=%d&"
+			    "prefix=%s&restype=container", em, LIST_PAGE,
+			    ep) < 0) {
 				q = NULL;
 				rc = set_err(a, BE_TEMP, "out of memory");
 				break;
 			}
-		} else if (asprintf(&q, "comp=list&prefix=%s&restype=container",
-		    ep) < 0) {
+		} else if (asprintf(&q, "comp=list&maxresults=%d&prefix=%s&"
+		    "restype=container", LIST_PAGE, ep) < 0) {
 			q = NULL;
 			rc = set_err(a, BE_TEMP, "out of memory");
 			break;

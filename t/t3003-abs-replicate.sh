@@ -131,4 +131,30 @@ test_expect_success ABSPROXY 'faults: resets, 503s, a truncated body, a cut uplo
 	abs_faults
 '
 
+test_expect_success ABSPROXY '1100 blobs: listed in pages of 1000, removed by retention' '
+	abs_faults &&
+	rm -rf many manyspool && mkdir many &&
+	sql many/db "PRAGMA journal_mode=wal; CREATE TABLE t(x)" >/dev/null &&
+	(cd many && start_pipeline "-i 0 db ../manyspool" "-r 0 $O ../manyspool abs://devstoreaccount1@ls-test/many" &&
+	 python3 -c "
+import sqlite3
+c = sqlite3.connect(\"db\", isolation_level=None)
+for i in range(1100):
+    c.execute(\"INSERT INTO t VALUES (?)\", (i,))
+" && sleep 0.5 && stop_pipeline) &&
+	old=$(cut -d" " -f1 manyspool/generation) &&
+	: >"$ABS_PROXY_LOG" &&
+	ls-list $O -g $old abs://devstoreaccount1@ls-test/many >objs &&
+	test $(wc -l <objs) -gt 1100 &&
+	grep -c "^GET /devstoreaccount1/ls-test comp=list&marker=" "$ABS_PROXY_LOG" >pages &&
+	test "$(cat pages)" = 1 &&
+	sql many/db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null &&
+	sql many/db "INSERT INTO t VALUES (-1)" &&
+	(cd many && start_pipeline "-i 50ms db ../manyspool" "-r 1ms -R 100ms $O ../manyspool abs://devstoreaccount1@ls-test/many" &&
+	 wait_for eval "test -z \"\$(abs_ls ls-test many/generations/$old/)\"" &&
+	 stop_pipeline) &&
+	ls-restore $O -o many.db abs://devstoreaccount1@ls-test/many &&
+	test "$(sql many.db "SELECT COUNT(*) FROM t")" = 1101
+'
+
 test_done
