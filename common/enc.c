@@ -1,4 +1,4 @@
-/* enc: base64, hex, and digests of file ranges. See enc.h. */
+/* enc: base64, base64url, hex, and digests of file ranges. See enc.h. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,31 +8,48 @@
 
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-void
-enc_base64(const void *in, size_t n, char *out)
+/* Base64 of in[0..n) in alphabet a, '='-padded when pad, and a NUL. */
+static void
+encode(const char *a, int pad, const void *in, size_t n, char *out)
 {
 	const unsigned char *p = in;
 	size_t i;
 
 	for (i = 0; i + 2 < n; i += 3) {
-		*out++ = b64[p[i] >> 2];
-		*out++ = b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		*out++ = b64[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
-		*out++ = b64[p[i + 2] & 63];
+		*out++ = a[p[i] >> 2];
+		*out++ = a[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		*out++ = a[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		*out++ = a[p[i + 2] & 63];
 	}
 	if (i < n) {
-		*out++ = b64[p[i] >> 2];
+		*out++ = a[p[i] >> 2];
 		if (i + 1 < n) {
-			*out++ = b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-			*out++ = b64[(p[i + 1] & 15) << 2];
+			*out++ = a[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			*out++ = a[(p[i + 1] & 15) << 2];
 		} else {
-			*out++ = b64[(p[i] & 3) << 4];
-			*out++ = '=';
+			*out++ = a[(p[i] & 3) << 4];
+			if (pad)
+				*out++ = '=';
 		}
-		*out++ = '=';
+		if (pad)
+			*out++ = '=';
 	}
 	*out = '\0';
+}
+
+void
+enc_base64(const void *in, size_t n, char *out)
+{
+	encode(b64, 1, in, n, out);
+}
+
+void
+enc_base64url(const void *in, size_t n, char *out)
+{
+	encode(b64url, 0, in, n, out);
 }
 
 long
