@@ -2,9 +2,10 @@
  * gcs: objects in a Google Cloud Storage bucket under a root prefix, over
  * the JSON API. A put is one multipart upload whose metadata carries the
  * body's MD5, which the service checks, or above part-size a resumable
- * upload: chunks go straight from the spool file, a cut connection asks
+ * upload: the bytes go straight from the spool file, a cut connection asks
  * the session how far it got and goes on from there, and the object
- * appears only when its last byte is in. Listing pages with pageToken.
+ * appears only when its last byte is in. The service's answer must give
+ * the MD5 and size sent, or the put failed. Listing pages with pageToken.
  *
  * Tokens come from common/gcpauth.c (Application Default Credentials);
  * with STORAGE_EMULATOR_HOST, as Google's clients do, requests go in plain
@@ -31,7 +32,6 @@
 #include "restore.h"
 
 #define ATTEMPTS	5
-#define CHUNK_UNIT	(256ULL << 10)
 #define PART_MIN	(1ULL << 20)
 #define PART_MAX	(1ULL << 30)
 #define PART_DEFAULT	(8ULL << 20)
@@ -466,7 +466,7 @@ put_resumable(struct gcs *g, const char *name, int fd, uint64_t size,
 	struct call c;
 	char *meta = NULL, *ename = NULL, *url = NULL, *session = NULL;
 	char what[1300], lenh[64], range[96];
-	uint64_t off = 0, chunk = g->part - g->part % CHUNK_UNIT;
+	uint64_t off = 0;
 	int rc, tries = 0, hrc, code;
 
 	snprintf(what, sizeof what, "upload %s", name);
@@ -500,8 +500,11 @@ put_resumable(struct gcs *g, const char *name, int fd, uint64_t size,
 	}
 	http_resp_free(&rs);
 	snprintf(what, sizeof what, "upload %s (resumable)", name);
+	/* The rest goes in one PUT, streamed from the file: the service
+	 * keeps what arrived (in 256 KiB steps), so a cut costs only what
+	 * the session had not kept yet. */
 	for (;;) {
-		uint64_t n = size - off < chunk ? size - off : chunk;
+		uint64_t n = size - off;
 
 		memset(&c, 0, sizeof c);
 		c.method = "PUT";

@@ -30,6 +30,9 @@ static const struct bopt_key keys[] = {
 	{ "abs", "skip-verify", BK_BOOL },
 	{ "abs", "part-size", BK_SIZE },
 	{ "abs", "concurrency", BK_COUNT },
+	{ "gcs", "endpoint", BK_STR },
+	{ "gcs", "skip-verify", BK_BOOL },
+	{ "gcs", "part-size", BK_SIZE },
 };
 #define NKEYS	(sizeof keys / sizeof keys[0])
 

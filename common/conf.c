@@ -18,6 +18,7 @@
 #include "dur.h"
 #include "fsx.h"
 #include "abs.h"
+#include "gcs.h"
 #include "replica.h"
 #include "s3.h"
 #include "spool.h"
@@ -458,7 +459,8 @@ check_backend(struct parse *p, struct conf_replica *r)
 	char *kv[BOPT_MAX], why[512];
 	size_t i;
 
-	if (strcmp(r->type, "s3") != 0 && strcmp(r->type, "abs") != 0)
+	if (strcmp(r->type, "s3") != 0 && strcmp(r->type, "abs") != 0 &&
+	    strcmp(r->type, "gcs") != 0)
 		return;
 	for (i = 0; i < r->nkv && i < BOPT_MAX; i++)
 		if (asprintf(&kv[i], "%s=%s", r->kv[i].key, r->kv[i].val) < 0)
@@ -470,7 +472,9 @@ check_backend(struct parse *p, struct conf_replica *r)
 		}
 	if (strcmp(r->type, "s3") == 0 ?
 	    s3_check(r->url, &o, why, sizeof why) < 0 :
-	    abs_check(r->url, &o, why, sizeof why) < 0)
+	    strcmp(r->type, "abs") == 0 ?
+	    abs_check(r->url, &o, why, sizeof why) < 0 :
+	    gcs_check(r->url, &o, why, sizeof why) < 0)
 		fail(p, r->line, "%s", why);
 	for (i = 0; i < r->nkv && i < BOPT_MAX; i++) {
 		if (kv[i] != NULL)
@@ -556,9 +560,10 @@ finish(struct parse *p)
 
 				/* For abs, the bucket is the container. */
 				if (r->type == NULL || (strcmp(r->type, "s3") != 0 &&
-				    strcmp(r->type, "abs") != 0)) {
-					fail(p, r->line, "bucket needs type = s3 "
-					    "or abs");
+				    strcmp(r->type, "abs") != 0 &&
+				    strcmp(r->type, "gcs") != 0)) {
+					fail(p, r->line, "bucket needs type = s3, "
+					    "abs or gcs");
 					break;
 				}
 				if (asprintf(&u, "%s://%s/%s", r->type, r->bucket,
@@ -569,7 +574,8 @@ finish(struct parse *p)
 				r->url = u;
 			} else if (r->url == NULL && r->path != NULL) {
 				if (r->type != NULL && (strcmp(r->type, "s3") == 0 ||
-				    strcmp(r->type, "abs") == 0)) {
+				    strcmp(r->type, "abs") == 0 ||
+				    strcmp(r->type, "gcs") == 0)) {
 					fail(p, r->line, "type %s needs url, or "
 					    "bucket and path", r->type);
 					break;
@@ -594,7 +600,9 @@ finish(struct parse *p)
 				snprintf(sch, sizeof sch, "%.*s",
 				    (int)(strstr(r->url, "://") - r->url),
 				    r->url);
-				scheme = sch;
+				/* gs:// is gcs */
+				scheme = replica_type(r->url) != NULL ?
+				    replica_type(r->url) : sch;
 			}
 			if (r->type != NULL && strcmp(r->type, scheme) != 0 &&
 			    strstr(r->url, "://") != NULL)
@@ -604,7 +612,8 @@ finish(struct parse *p)
 				set_str(p, &r->type, scheme);
 			if (strcmp(r->type, "file") != 0 &&
 			    strcmp(r->type, "s3") != 0 &&
-			    strcmp(r->type, "abs") != 0)
+			    strcmp(r->type, "abs") != 0 &&
+			    strcmp(r->type, "gcs") != 0)
 				fail(p, r->line, "replica type %s is not "
 				    "supported by this build (no ls-ship-%s)",
 				    r->type, r->type);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "abs.h"
+#include "gcs.h"
 #include "replica.h"
 #include "s3.h"
 
@@ -19,6 +20,8 @@ replica_type(const char *url)
 		return "s3";
 	if (strncmp(url, "abs://", 6) == 0)
 		return "abs";
+	if (strncmp(url, "gcs://", 6) == 0 || strncmp(url, "gs://", 5) == 0)
+		return "gcs";
 	return NULL;
 }
 
@@ -38,10 +41,12 @@ replica_open(const char *url, const struct bopts *o, int create, char *err,
 		return s3_open(url, o, err, errlen, code);
 	if (strncmp(url, "abs://", 6) == 0)
 		return abs_open(url, o, err, errlen, code);
+	if (strncmp(url, "gcs://", 6) == 0 || strncmp(url, "gs://", 5) == 0)
+		return gcs_open(url, o, err, errlen, code);
 	if (colon != NULL) {
 		if (strncmp(url, "file://", 7) != 0) {
 			snprintf(err, errlen, "%s: unsupported replica URL scheme "
-			    "(file, s3, abs)", url);
+			    "(file, s3, abs, gcs)", url);
 			return NULL;
 		}
 		path = url + 7;

@@ -40,7 +40,7 @@ bucket = c" "bad.conf:3: url and bucket both given (the URL holds both)" &&
 	conf_error "[db]
 path = db
 [replica]
-bucket = c" "bad.conf:3: bucket needs type = s3 or abs" &&
+bucket = c" "bad.conf:3: bucket needs type = s3, abs or gcs" &&
 	conf_error "[db]
 path = db
 [replica]
