@@ -33,6 +33,14 @@ static const struct bopt_key keys[] = {
 	{ "gcs", "endpoint", BK_STR },
 	{ "gcs", "skip-verify", BK_BOOL },
 	{ "gcs", "part-size", BK_SIZE },
+	{ "sftp", "host", BK_STR },
+	{ "sftp", "user", BK_STR },
+	{ "sftp", "password", BK_STR | BK_SECRET },
+	{ "sftp", "key-path", BK_STR },
+	{ "sftp", "key-passphrase", BK_STR | BK_SECRET },
+	{ "sftp", "host-key", BK_STR },
+	{ "sftp", "known-hosts", BK_STR },
+	{ "sftp", "insecure-ignore-host-key", BK_BOOL },
 };
 #define NKEYS	(sizeof keys / sizeof keys[0])
 

@@ -19,6 +19,7 @@
 #include "fsx.h"
 #include "abs.h"
 #include "gcs.h"
+#include "sftp.h"
 #include "replica.h"
 #include "s3.h"
 #include "spool.h"
@@ -459,8 +460,7 @@ check_backend(struct parse *p, struct conf_replica *r)
 	char *kv[BOPT_MAX], why[512];
 	size_t i;
 
-	if (strcmp(r->type, "s3") != 0 && strcmp(r->type, "abs") != 0 &&
-	    strcmp(r->type, "gcs") != 0)
+	if (strcmp(r->type, "file") == 0)
 		return;
 	for (i = 0; i < r->nkv && i < BOPT_MAX; i++)
 		if (asprintf(&kv[i], "%s=%s", r->kv[i].key, r->kv[i].val) < 0)
@@ -474,7 +474,9 @@ check_backend(struct parse *p, struct conf_replica *r)
 	    s3_check(r->url, &o, why, sizeof why) < 0 :
 	    strcmp(r->type, "abs") == 0 ?
 	    abs_check(r->url, &o, why, sizeof why) < 0 :
-	    gcs_check(r->url, &o, why, sizeof why) < 0)
+	    strcmp(r->type, "gcs") == 0 ?
+	    gcs_check(r->url, &o, why, sizeof why) < 0 :
+	    sftp_check(r->url, &o, why, sizeof why) < 0)
 		fail(p, r->line, "%s", why);
 	for (i = 0; i < r->nkv && i < BOPT_MAX; i++) {
 		if (kv[i] != NULL)
@@ -572,6 +574,19 @@ finish(struct parse *p)
 					break;
 				}
 				r->url = u;
+			} else if (r->url == NULL && r->type != NULL &&
+			    strcmp(r->type, "sftp") == 0) {
+				char *u;
+
+				/* host and user are settings; the path is
+				 * absolute, or in the login directory. */
+				if (asprintf(&u, "sftp:///%s%s", r->path != NULL &&
+				    r->path[0] != '/' ? "~/" : "", r->path != NULL ?
+				    r->path + (r->path[0] == '/') : "~") < 0) {
+					fail(p, r->line, "out of memory");
+					break;
+				}
+				r->url = u;
 			} else if (r->url == NULL && r->path != NULL) {
 				if (r->type != NULL && (strcmp(r->type, "s3") == 0 ||
 				    strcmp(r->type, "abs") == 0 ||
@@ -613,7 +628,8 @@ finish(struct parse *p)
 			if (strcmp(r->type, "file") != 0 &&
 			    strcmp(r->type, "s3") != 0 &&
 			    strcmp(r->type, "abs") != 0 &&
-			    strcmp(r->type, "gcs") != 0)
+			    strcmp(r->type, "gcs") != 0 &&
+			    strcmp(r->type, "sftp") != 0)
 				fail(p, r->line, "replica type %s is not "
 				    "supported by this build (no ls-ship-%s)",
 				    r->type, r->type);

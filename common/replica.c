@@ -6,6 +6,7 @@
 
 #include "abs.h"
 #include "gcs.h"
+#include "sftp.h"
 #include "replica.h"
 #include "s3.h"
 
@@ -22,6 +23,8 @@ replica_type(const char *url)
 		return "abs";
 	if (strncmp(url, "gcs://", 6) == 0 || strncmp(url, "gs://", 5) == 0)
 		return "gcs";
+	if (strncmp(url, "sftp://", 7) == 0)
+		return "sftp";
 	return NULL;
 }
 
@@ -43,10 +46,12 @@ replica_open(const char *url, const struct bopts *o, int create, char *err,
 		return abs_open(url, o, err, errlen, code);
 	if (strncmp(url, "gcs://", 6) == 0 || strncmp(url, "gs://", 5) == 0)
 		return gcs_open(url, o, err, errlen, code);
+	if (strncmp(url, "sftp://", 7) == 0)
+		return sftp_open(url, o, err, errlen, code);
 	if (colon != NULL) {
 		if (strncmp(url, "file://", 7) != 0) {
 			snprintf(err, errlen, "%s: unsupported replica URL scheme "
-			    "(file, s3, abs, gcs)", url);
+			    "(file, s3, abs, gcs, sftp)", url);
 			return NULL;
 		}
 		path = url + 7;

@@ -227,7 +227,7 @@ test_expect_success 'bad option values: exit 100, saying which' '
 
 test_expect_success 'a replica URL of another scheme: exit 100' '
 	test_expect_code 100 ls-restore -o x.db s4://bucket/db 2>err &&
-	echo "ls-restore: fatal: s4://bucket/db: unsupported replica URL scheme (file, s3, abs, gcs)" >expect &&
+	echo "ls-restore: fatal: s4://bucket/db: unsupported replica URL scheme (file, s3, abs, gcs, sftp)" >expect &&
 	test_cmp expect err
 '
 

@@ -143,7 +143,7 @@ path = y" "bad.conf:5: a replica named '"'"'file'"'"' is already defined at line
 	conf_error "[db]
 path = db
 [replica]
-url = sftp://u@h/db" "bad.conf:3: replica type sftp is not supported by this build (no ls-ship-sftp)" &&
+url = ftp://u@h/db" "bad.conf:3: replica type ftp is not supported by this build (no ls-ship-ftp)" &&
 	conf_error "[dbs]
 path = db" "bad.conf:1: unknown section [dbs] (known: [global], [db], [replica])" &&
 	conf_error "[db]
