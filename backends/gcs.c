@@ -88,8 +88,9 @@ bucket_ok(const char *s)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
 		    s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
 			return 0;
-	return s[0] != '-' && s[0] != '.' && s[n - 1] != '-' &&
-	    s[n - 1] != '.';
+	/* It starts and ends with a letter or a digit. */
+	return s[0] != '-' && s[0] != '.' && s[0] != '_' &&
+	    s[n - 1] != '-' && s[n - 1] != '.' && s[n - 1] != '_';
 }
 
 int
@@ -882,6 +883,15 @@ gcs_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	if (g->l.emulator)
 		log_info("STORAGE_EMULATOR_HOST: %s, without credentials",
 		    g->l.endpoint);
+	else if (strncmp(g->l.endpoint, "http://", 7) == 0 &&
+	    strncmp(g->l.endpoint + 7, "127.", 4) != 0 &&
+	    strncmp(g->l.endpoint + 7, "localhost", 9) != 0 &&
+	    strncmp(g->l.endpoint + 7, "[::1]", 5) != 0) {
+		/* A token is as good as the account for an hour. */
+		snprintf(err, errlen, "endpoint %s: tokens go only over https "
+		    "(or to this machine)", g->l.endpoint);
+		goto fail;
+	}
 	if ((g->http = http_new(&ho)) == NULL || (!g->l.emulator &&
 	    (g->tok = gcptoken_new(g->http, o->env)) == NULL) ||
 	    asprintf(&g->b.where, "gs://%s", g->l.bucket) < 0) {
