@@ -916,8 +916,9 @@ sftp_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	if ((v = bopt_env(o, "SSH_AUTH_SOCK")) != NULL && *v != '\0')
 		s->agent_sock = strdup(v);
 	s->timeout_ms = (long)bopt_dur(o, "timeout", 30000);
-	if (asprintf(&s->b.where, "sftp://%s@%s:%d%s", s->l.user, s->l.host,
-	    s->l.port, s->l.root) < 0 || s->known_hosts == NULL) {
+	if (asprintf(&s->b.where, "sftp://%s@%s:%d%s%s", s->l.user, s->l.host,
+	    s->l.port, s->l.root[0] == '/' ? "" : "/~/", s->l.root) < 0 ||
+	    s->known_hosts == NULL) {
 		s->b.where = NULL;
 		snprintf(err, errlen, "out of memory");
 		*code = 111;
