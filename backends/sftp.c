@@ -93,6 +93,24 @@ split_port(const char *hp, char *host, size_t hlen, int *port, char *err,
 	return 0;
 }
 
+/* Decodes %XX in place, as URLs carry user names and passwords. */
+static void
+unescape(char *s)
+{
+	char *o = s;
+	unsigned v;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '%' && s[1] != '\0' && s[2] != '\0' &&
+		    sscanf(s + 1, "%2x", &v) == 1 && v != 0) {
+			*o++ = (char)v;
+			s += 2;
+		} else
+			*o++ = *s;
+	}
+	*o = '\0';
+}
+
 int
 sftp_parse(const char *url, const struct bopts *o, struct sftp_loc *l,
     char *pw, size_t pwlen, char *err, size_t errlen)
@@ -115,7 +133,10 @@ sftp_parse(const char *url, const struct bopts *o, struct sftp_loc *l,
 		return -1;
 	}
 	slash = p + strcspn(p, "/");
-	at = memchr(p, '@', (size_t)(slash - p));
+	at = NULL;
+	for (v = p; v < slash; v++)
+		if (*v == '@')
+			at = v;		/* the last: a password may hold '@' */
 	if (at != NULL) {
 		colon = memchr(p, ':', (size_t)(at - p));
 		n = (size_t)((colon != NULL ? colon : at) - p);
@@ -133,8 +154,10 @@ sftp_parse(const char *url, const struct bopts *o, struct sftp_loc *l,
 			}
 			memcpy(pw, colon + 1, n);
 			pw[n] = '\0';
+			unescape(pw);
 			l->url_password = 1;
 		}
+		unescape(l->user);
 		p = at + 1;
 	}
 	n = (size_t)(slash - p);
@@ -444,8 +467,13 @@ ensure(struct sftp *s)
 	char *msg;
 	int rc;
 
-	if (s->sftp != NULL)
+	if (s->sftp != NULL) {
+		int next;
+
+		/* Keepalives go out between operations too. */
+		libssh2_keepalive_send(s->ssh, &next);
 		return BE_OK;
+	}
 	if (s->fatal)
 		return BE_PERM;
 	if (dial(s) < 0)
@@ -548,9 +576,15 @@ mkdirs(struct sftp *s, const char *path)
 
 			*p = '\0';
 			if (libssh2_sftp_stat(s->sftp, dir, &at) != 0 &&
-			    libssh2_sftp_mkdir(s->sftp, dir, 0755) != 0 &&
-			    libssh2_sftp_stat(s->sftp, dir, &at) != 0)
-				return fail(s, "mkdir", dir);
+			    libssh2_sftp_mkdir(s->sftp, dir, 0755) != 0) {
+				/* The mkdir's own error; made meanwhile by
+				 * someone else is fine. */
+				int rc = fail(s, "mkdir", dir);
+
+				if (s->sftp == NULL ||
+				    libssh2_sftp_stat(s->sftp, dir, &at) != 0)
+					return rc == BE_NOENT ? BE_PERM : rc;
+			}
 			*p = c;
 			if (c == '\0')
 				break;
@@ -810,8 +844,12 @@ remove_once(struct sftp *s, const char *const *names, size_t n)
 		 * generation's (a rmdir of a full one fails, harmlessly). */
 		while ((slash = strrchr(path, '/')) != NULL &&
 		    slash > path + strlen(s->l.root)) {
+			const char *base;
+
 			*slash = '\0';
-			if (strcmp(slash + 1, "generations") == 0 ||
+			base = strrchr(path, '/');
+			base = base != NULL ? base + 1 : path;
+			if (strcmp(base, "generations") == 0 ||
 			    libssh2_sftp_rmdir(s->sftp, path) != 0)
 				break;
 		}

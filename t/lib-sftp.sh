@@ -36,7 +36,8 @@
 #                            one ends it, non-zero), at most 60 s. -i KEY
 #                            (default SFTP_KEY_ED25519) logs in with KEY
 #                            only; --password with SFTP_PASSWORD only;
-#                            --agent with the agent's keys only. A key's
+#                            --agent with the agent's SFTP_KEY_ED25519
+#                            only (none if the agent lacks it). A key's
 #                            passphrase is read from SFTP_KEY_PASSPHRASE
 #                            (through SSH_ASKPASS). SFTP-OPTIONs come first,
 #                            so "-o Name=value" overrides the defaults
@@ -51,16 +52,21 @@
 #   sftp_log                 print sshd's log, each line ending in LF (sshd
 #                            ends them in CR LF when it logs to a file).
 #   sftp_teardown            what the script's end does: kill every process
-#                            of this instance and the agent, remove the user
-#                            and its home. For tests of the teardown itself.
+#                            of this instance, the agent and any process
+#                            naming a file in SFTP_DIR (clients), remove
+#                            the user and its home. For tests of the
+#                            teardown itself.
 #
 # The home is local: tests may look into $SFTP_HOME directly, as root. What
-# they create there is root's until chowned to the user.
+# they create there is root's until chowned to the user. It is
+# $TRASH/sftp-home when the user can reach it, else a directory made under
+# ${TMPDIR:-/tmp}; it holds .ssh/authorized_keys (mode 0600, the user's).
 #
 # Variables (exported): SFTP_HOST (127.0.0.1), SFTP_PORT, SFTP_USER (lst
 # and 8 hex digits of a hash of $TRASH: one name per script), SFTP_PASSWORD,
 # SFTP_HOME, SFTP_DIR (configuration, keys, known_hosts files: root's),
-# SFTP_LOG (sshd's log, LogLevel VERBOSE, lines in CR LF: see sftp_log), SFTP_CONFIG (its sshd_config),
+# SFTP_LOG (sshd's log, LogLevel VERBOSE, lines ending in CR LF: see
+# sftp_log), SFTP_CONFIG (its sshd_config),
 # SFTP_HOSTKEY_PUB (the host key as "ssh-ed25519 BASE64"), SFTP_HOSTKEY_FP
 # (its "SHA256:..." fingerprint as ssh-keygen -l prints it),
 # SFTP_KNOWN_HOSTS (a known_hosts file with "[127.0.0.1]:PORT KEY"),
@@ -126,17 +132,18 @@ sftp_searchable() {
 	done
 }
 
-# sftp_ps MODE CONFIG USER UID: MODE list prints the pids of the live
-# processes of the sshd that runs with CONFIG: those whose command line
-# holds "-f CONFIG", those named "sshd: USER ..." or "sshd: USER@...",
-# those running as UID (never 0), and the descendants of all these. MODE
-# kill sends them SIGKILL until none is left, at most 10 s; it fails if
-# some are left.
+# sftp_ps MODE CONFIG USER UID [WORD]: MODE list prints the pids of the
+# live processes of the sshd that runs with CONFIG: those whose command
+# line holds "-f CONFIG", those named "sshd: USER ..." or "sshd: USER@...",
+# those running as UID (never 0), those whose command line holds WORD if
+# given, and the descendants of all these. MODE kill sends them SIGKILL
+# until none is left, at most 10 s; it fails if some are left.
 sftp_ps() {
 	python3 - "$@" <<'EOF'
 import os, signal, sys, time
 
 mode, conf, user, uid = sys.argv[1:5]
+word = sys.argv[5] if len(sys.argv) > 5 else ""
 
 
 def table():
@@ -166,6 +173,7 @@ def ours(procs):
         if ((" -f " + conf + " ") in cmd
                 or cmd.startswith(" sshd: " + user + " ")
                 or cmd.startswith(" sshd: " + user + "@")
+                or (word and word in cmd)
                 or (uid not in ("", "0") and ruid == uid)):
             mark.add(pid)
     grew = True
@@ -199,11 +207,13 @@ EOF
 sftp_log() { tr -d '\r' <"$SFTP_LOG"; }
 
 sftp_procs() {
-	sftp_ps list "$SFTP_CONFIG" "$SFTP_USER" "$(cat "$SFTP_DIR/uid" 2>/dev/null)"
+	sftp_ps list "$SFTP_CONFIG" "$SFTP_USER" \
+	    "$(cat "$SFTP_DIR/uid" 2>/dev/null)"
 }
 
 sftp_kill() {
-	sftp_ps kill "$SFTP_CONFIG" "$SFTP_USER" "$(cat "$SFTP_DIR/uid" 2>/dev/null)"
+	sftp_ps kill "$SFTP_CONFIG" "$SFTP_USER" \
+	    "$(cat "$SFTP_DIR/uid" 2>/dev/null)"
 }
 
 sftp_pid() {
@@ -329,13 +339,12 @@ sftp_setup() {
 	SFTP_CONFIG="$SFTP_DIR/sshd_config"
 	SFTP_LOG="$TRASH/sshd.log"
 	export SFTP_USER SFTP_DIR SFTP_CONFIG SFTP_LOG
-	# What an earlier run of this script left behind, if it was killed.
+	# What an earlier run of this script left behind, if it was killed:
+	# its server, sessions, clients and agent, and its user.
+	sftp_ps kill "$SFTP_CONFIG" "$SFTP_USER" \
+	    "$(getent passwd "$SFTP_USER" | cut -d: -f3)" "$SFTP_DIR/"
 	if getent passwd "$SFTP_USER" >/dev/null; then
-		sftp_ps kill "$SFTP_CONFIG" "$SFTP_USER" \
-		    "$(getent passwd "$SFTP_USER" | cut -d: -f3)"
 		sftp_retry timeout 30 userdel -r -f "$SFTP_USER" >/dev/null 2>&1
-	else
-		sftp_ps kill "$SFTP_CONFIG" "$SFTP_USER" ""
 	fi
 	rm -rf "$SFTP_DIR" && mkdir -m 0700 "$SFTP_DIR" "$SFTP_DIR/skel" ||
 	    return 1
@@ -414,7 +423,7 @@ sftp_setup() {
 	chmod 0700 "$SFTP_ASKPASS" || return 1
 	# sshd's privilege separation needs its empty directory. Other
 	# servers use it too: it stays.
-	[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd || return 1
+	[ -d /run/sshd ] || mkdir -m 0755 /run/sshd || return 1
 	# A port picked free can be taken before sshd binds it: try again.
 	_sftp_try=0
 	while [ $_sftp_try -lt 5 ]; do
@@ -454,7 +463,8 @@ sftp_teardown() {
 	_sftp_base=${1-$(cat "$SFTP_DIR/base" 2>/dev/null)}
 	[ -z "${SFTP_AGENT_PID:-}" ] ||
 	    sftp_agent_kill "$SFTP_AGENT_PID" "$SSH_AUTH_SOCK"
-	sftp_kill
+	sftp_ps kill "$SFTP_CONFIG" "$SFTP_USER" \
+	    "$(cat "$SFTP_DIR/uid" 2>/dev/null)" "$SFTP_DIR/"
 	if getent passwd "$SFTP_USER" >/dev/null; then
 		sftp_retry timeout 30 userdel -r -f "$SFTP_USER" >/dev/null 2>&1
 	fi
