@@ -196,6 +196,53 @@ test_expect_success 'LS_CONFIG names the default file' '
 	echo "configuration OK" >expect && test_cmp expect out
 '
 
+# writer DB N: N one-row commits, each number logged once committed.
+writer() {
+	python3 -c "
+import sqlite3, sys
+c = sqlite3.connect(\"$1\", isolation_level=None, timeout=30)
+with open(\"$1.done\", \"w\") as f:
+    for i in range(1, $2 + 1):
+        c.execute(\"INSERT INTO t VALUES (?)\", (i,))
+        f.write(\"%d\\n\" % i)
+        f.flush()
+"
+}
+
+test_expect_success 'two databases, two replicas each, SIGTERM under writes: every committed row is in every replica' '
+	for d in m1 m2; do
+		sql $d.db "PRAGMA journal_mode=wal; CREATE TABLE t(x)" >/dev/null || exit 1
+	done &&
+	printf "[db]\npath = %s/m1.db\nmonitor-interval = 20ms\n[replica]\nname = a\npath = %s/m1a\n[replica]\nname = b\npath = %s/m1b\n[db]\npath = %s/m2.db\nmonitor-interval = 20ms\n[replica]\nname = a\npath = %s/m2a\n[replica]\nname = b\npath = %s/m2b\n" \
+	    "$PWD" "$PWD" "$PWD" "$PWD" "$PWD" "$PWD" >multi.conf &&
+	{ ls-replicate -d 3 -config multi.conf 3>readym 2>repm.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s readym &&
+	test "$(kids ls-watch | wc -l)" = 2 && test "$(kids ls-ship-file | wc -l)" = 4 &&
+	{ writer m1.db 100000 & } && w1=$! &&
+	{ writer m2.db 100000 & } && w2=$! &&
+	wait_for eval "test \$(wc -l <m1.db.done) -ge 300 && test \$(wc -l <m2.db.done) -ge 300" &&
+	wc -l <m1.db.done >m1.before && wc -l <m2.db.done >m2.before &&
+	kill -TERM $(cat rep.pid) &&
+	{ wait $(cat rep.pid); echo $? >codem; } &&
+	kill $w1 $w2 2>/dev/null; wait $w1 $w2 2>/dev/null;
+	test "$(cat codem)" = 0 &&
+	for d in m1 m2; do
+		before=$(cat $d.before) &&
+		for r in a b; do
+			rm -f $d$r.r.db &&
+			ls-restore -o $d$r.r.db $d$r || exit 1
+			got=$(sql $d$r.r.db "SELECT COUNT(*), MAX(x) FROM t") &&
+			n=${got%%|*} && max=${got##*|} &&
+			test "$n" = "$max" || exit 1
+			# everything committed before the stop was signalled
+			test "$max" -ge "$before" || exit 1
+		done
+	done &&
+	test "$(sql m1a.r.db "SELECT COUNT(*) FROM t")" = "$(sql m1b.r.db "SELECT COUNT(*) FROM t")" &&
+	test "$(sql m2a.r.db "SELECT COUNT(*) FROM t")" = "$(sql m2b.r.db "SELECT COUNT(*) FROM t")"
+'
+
 test_expect_success 'a stop that outlasts shutdown-timeout kills what is left, exit 111' '
 	printf "[global]\nshutdown-timeout = 1s\n[db]\npath = %s/db\n[replica]\npath = %s/st\n" "$PWD" "$PWD" >st.conf &&
 	{ ls-replicate -d 3 -config st.conf 3>readyst 2>repst.err & } &&
