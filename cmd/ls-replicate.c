@@ -582,6 +582,8 @@ main(int argc, char **argv)
 			return 100;
 		}
 	}
+	if (cf.verbose)
+		log_verbose = 1;
 	if (check) {
 		printf("configuration OK\n");
 		conf_free(&cf);

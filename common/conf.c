@@ -336,6 +336,25 @@ handler(void *user, const char *section, const char *name, const char *raw)
 				set_str(p, &p->c->addr, v);
 		} else if (strcmp(name, "metrics-file") == 0)
 			set_str(p, &p->c->metrics_file, v);
+		/* Litestream's logging: {level, type, stderr}, flat. */
+		else if (strcmp(name, "log-level") == 0) {
+			if (strcmp(v, "debug") == 0 || strcmp(v, "info") == 0)
+				p->c->verbose = 1;
+			else if (strcmp(v, "warn") == 0 ||
+			    strcmp(v, "warning") == 0 || strcmp(v, "error") == 0)
+				p->c->verbose = 0;
+			else
+				fail(p, p->line, "log-level: '%s' is not debug, "
+				    "info, warn or error", v);
+		} else if (strcmp(name, "log-type") == 0) {
+			if (strcmp(v, "text") != 0)
+				fail(p, p->line, "log-type: '%s': only text "
+				    "(one line a message on stderr)", v);
+		} else if (strcmp(name, "log-stderr") == 0) {
+			if (strcmp(v, "true") != 0)
+				fail(p, p->line, "log-stderr: '%s': logs always "
+				    "go to stderr", v);
+		}
 		else if (!rep_key(p, &p->c->defaults, name, v))
 			fail(p, p->line, "unknown key '%s' in [global]", name);
 	} else if (p->kind == 1) {

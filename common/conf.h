@@ -48,6 +48,7 @@ struct conf {
 	int64_t			shutdown_ms;	/* stop timeout */
 	char			*addr;		/* metrics HOST:PORT, or NULL */
 	char			*metrics_file;	/* textfile, or NULL */
+	int			verbose;	/* log-level debug or info */
 	struct conf_replica	defaults;	/* global keys replicas inherit */
 };
 

@@ -151,7 +151,21 @@ path = \${NOPE_NOT_SET}/db
 [replica]
 path = x" "bad.conf:2: \${NOPE_NOT_SET} is not set" &&
 	conf_error "[db]
-path = db" "bad.conf:1: [db] db has no [replica]"
+path = db" "bad.conf:1: [db] db has no [replica]" &&
+	conf_error "[global]
+log-level = loud" "bad.conf:2: log-level: '"'"'loud'"'"' is not debug, info, warn or error" &&
+	conf_error "[global]
+log-type = json" "bad.conf:2: log-type: '"'"'json'"'"': only text (one line a message on stderr)"
+'
+
+test_expect_success 'log-level = info makes every child verbose' '
+	printf "[global]\nlog-level = info\nlog-type = text\nlog-stderr = true\n[db]\npath = %s/db\n[replica]\npath = %s/lv\n" "$PWD" "$PWD" >lv.conf &&
+	{ ls-replicate -d 3 -config lv.conf 3>readylv 2>replv.err & } &&
+	echo $! >rep.pid && test_atexit "kill -9 $(cat rep.pid)" &&
+	wait_for test -s readylv &&
+	tr "\0" " " </proc/$(kids ls-watch)/cmdline | grep -q " -v " &&
+	kill -TERM $(cat rep.pid) && wait_for eval "! alive $(cat rep.pid)" &&
+	grep -q "^ls-replicate: info: started" replv.err
 '
 
 test_expect_success 'values expand ${VAR} once; $$ is a dollar' '
