@@ -48,14 +48,12 @@
 #include <jansson.h>
 
 #include "awscred.h"
+#include "cred.h"
 #include "http.h"
 
 #define TRIES		3	/* attempts of a network request */
-#define BACKOFF_MS	200
-#define BACKOFF_MAX_MS	2000
 #define TOKEN_FILE_MAX	(64 * 1024)
 #define ANSWER_MAX	(64 * 1024)
-#define REFRESH_MAX_S	300	/* most lead time of a refresh */
 #define RETRY_AFTER_S	10	/* wait after a failed refresh */
 
 #define ECS_HOST	"http://169.254.170.2"
@@ -104,55 +102,6 @@ struct awscred_chain {
 	time_t		refresh_at;	/* for temporary credentials */
 };
 
-/* Skip notes of the sources tried, for the "no credentials" message. */
-struct notes {
-	char	buf[1024];
-	size_t	len;
-};
-
-static void
-note(struct notes *n, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (n->len >= sizeof n->buf - 1)
-		return;
-	if (n->len > 0) {
-		k = snprintf(n->buf + n->len, sizeof n->buf - n->len, ", ");
-		n->len += (size_t)k;
-		if (n->len >= sizeof n->buf - 1)
-			return;
-	}
-	va_start(ap, fmt);
-	k = vsnprintf(n->buf + n->len, sizeof n->buf - n->len, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		n->len += (size_t)k;
-	if (n->len > sizeof n->buf - 1)
-		n->len = sizeof n->buf - 1;
-}
-
-static int
-fail(int code, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Copies a credential field, or returns -1 when it does not fit. */
 static int
 put(char *dst, size_t n, const char *src)
@@ -172,13 +121,13 @@ fill(struct awscred *out, const char *key, const char *secret,
     const char *tok, const char *what, char *err, size_t errlen)
 {
 	if (put(out->access_key, sizeof out->access_key, key) < 0)
-		return fail(100, err, errlen, "%s: access key id too long",
+		return cred_fail(100, err, errlen, "%s: access key id too long",
 		    what);
 	if (put(out->secret_key, sizeof out->secret_key, secret) < 0)
-		return fail(100, err, errlen, "%s: secret access key too long",
-		    what);
+		return cred_fail(100, err, errlen,
+		    "%s: secret access key too long", what);
 	if (put(out->token, sizeof out->token, tok ? tok : "") < 0)
-		return fail(100, err, errlen, "%s: session token too long",
+		return cred_fail(100, err, errlen, "%s: session token too long",
 		    what);
 	return 0;
 }
@@ -194,57 +143,6 @@ is_token(const char *s)
 		if (*s <= ' ' || *s >= 0x7f)
 			return 0;
 	return 1;
-}
-
-/* Removes trailing blanks and newlines in place. */
-static void
-rtrim(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-}
-
-/*
- * Reads a small file whole into a malloc'd string, trailing blanks
- * removed. Returns 0, or an errno value (EFBIG when longer than max).
- */
-static int
-slurp(const char *path, size_t max, char **out)
-{
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno;
-	if ((buf = malloc(max + 1)) == NULL) {
-		close(fd);
-		return ENOMEM;
-	}
-	for (;;) {
-		n = read(fd, buf + len, max + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len > max)
-			break;
-	}
-	e = n < 0 ? errno : len > max ? EFBIG : 0;
-	close(fd);
-	if (e != 0) {
-		explicit_bzero(buf, len);
-		free(buf);
-		return e;
-	}
-	buf[len] = '\0';
-	rtrim(buf);
-	*out = buf;
-	return 0;
 }
 
 /*
@@ -311,46 +209,19 @@ iso8601(const char *s, time_t *t)
 time_t
 awscred_refresh_at(time_t fetched, time_t expires)
 {
-	time_t life, margin;
-
 	if (expires == 0)
-		return 0;
-	life = expires - fetched;
-	if (life <= 0)
-		return fetched;
-	margin = life / 2;
-	if (margin > REFRESH_MAX_S)
-		margin = REFRESH_MAX_S;
-	return expires - margin;
+		return 0;	/* never */
+	return cred_refresh_at(fetched, expires);
 }
 
-/*
- * Sends rq up to tries times while the outcome is temporary, backing off
- * between tries. Returns what the last http_do returned, rs filled.
- */
-static int
-fetch(struct http *h, const struct http_req *rq, struct http_resp *rs,
-    int tries)
-{
-	int attempt, rc;
-
-	for (attempt = 1;; attempt++) {
-		rc = http_do(h, rq, rs);
-		if (!http_temporary(rc, rs) || attempt >= tries)
-			return rc;
-		http_resp_free(rs);
-		http_backoff(attempt, BACKOFF_MS, BACKOFF_MAX_MS);
-	}
-}
-
-/* The failure of a request that fetch() gave up on, as 100 or 111. */
+/* The failure of a request that cred_fetch() gave up on, as 100 or 111. */
 static int
 fetch_fail(int rc, const struct http_resp *rs, const char *what, char *err,
     size_t errlen)
 {
 	if (rc < 0)
-		return fail(111, err, errlen, "%s: %s", what, rs->err);
-	return fail(http_temporary(rc, rs) ? 111 : 100, err, errlen,
+		return cred_fail(111, err, errlen, "%s: %s", what, rs->err);
+	return cred_fail(http_temporary(rc, rs) ? 111 : 100, err, errlen,
 	    "%s: %ld", what, rs->status);
 }
 
@@ -369,20 +240,21 @@ json_creds(const struct http_resp *rs, const char *what,
 	int rc;
 
 	if (rs->body == NULL || rs->truncated)
-		return fail(111, err, errlen, "%s: %s answer", what,
+		return cred_fail(111, err, errlen, "%s: %s answer", what,
 		    rs->body == NULL ? "empty" : "oversized");
 	if ((j = json_loadb(rs->body, rs->body_len, 0, &je)) == NULL)
-		return fail(111, err, errlen, "%s: answer is not JSON (line "
-		    "%d)", what, je.line);
+		return cred_fail(111, err, errlen,
+		    "%s: answer is not JSON (line %d)", what, je.line);
 	rc = 111;
 	if (!json_is_object(j)) {
-		fail(111, err, errlen, "%s: answer is not a JSON object", what);
+		cred_fail(111, err, errlen, "%s: answer is not a JSON object",
+		    what);
 		goto out;
 	}
 	if ((v = json_object_get(j, "Code")) != NULL) {
 		code = json_string_value(v);
 		if (code == NULL || strcmp(code, "Success") != 0) {
-			rc = fail(100, err, errlen, "%s: Code is %s", what,
+			rc = cred_fail(100, err, errlen, "%s: Code is %s", what,
 			    code != NULL && is_token(code) &&
 			    strlen(code) < 64 ? code : "not Success");
 			goto out;
@@ -393,18 +265,18 @@ json_creds(const struct http_resp *rs, const char *what,
 	tok = json_string_value(json_object_get(j, "Token"));
 	exp = json_string_value(json_object_get(j, "Expiration"));
 	if (ak == NULL || *ak == '\0' || sk == NULL || *sk == '\0') {
-		fail(111, err, errlen, "%s: answer lacks AccessKeyId or "
+		cred_fail(111, err, errlen, "%s: answer lacks AccessKeyId or "
 		    "SecretAccessKey", what);
 		goto out;
 	}
 	out->expires = 0;
 	if (exp != NULL && iso8601(exp, &out->expires) < 0) {
-		fail(111, err, errlen, "%s: bad Expiration", what);
+		cred_fail(111, err, errlen, "%s: bad Expiration", what);
 		goto out;
 	}
 	if ((v = json_object_get(j, "Token")) != NULL && !json_is_null(v) &&
 	    tok == NULL) {
-		fail(111, err, errlen, "%s: Token is not a string", what);
+		cred_fail(111, err, errlen, "%s: Token is not a string", what);
 		goto out;
 	}
 	rc = fill(out, ak, sk, tok, what, err, errlen);
@@ -431,10 +303,10 @@ pair(const char *key, const char *secret, const char *tok,
 	if (key == NULL && secret == NULL)
 		return SKIP;
 	if (key == NULL)
-		return fail(100, err, errlen, "%s is set but %s is not",
+		return cred_fail(100, err, errlen, "%s is set but %s is not",
 		    secret_name, key_name);
 	if (secret == NULL)
-		return fail(100, err, errlen, "%s is set but %s is not",
+		return cred_fail(100, err, errlen, "%s is set but %s is not",
 		    key_name, secret_name);
 	if (fill(out, key, secret, tok, src, err, errlen) != 0)
 		return 100;
@@ -444,19 +316,19 @@ pair(const char *key, const char *secret, const char *tok,
 }
 
 static int
-src_config(struct awscred_chain *c, struct awscred *out, struct notes *n,
+src_config(struct awscred_chain *c, struct awscred *out, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	int rc = pair(c->key, c->secret, NULL, "access-key-id",
 	    "secret-access-key", "config", out, err, errlen);
 
 	if (rc == SKIP)
-		note(n, "config");
+		cred_note(n, "config");
 	return rc;
 }
 
 static int
-src_env_ls(struct awscred_chain *c, struct awscred *out, struct notes *n,
+src_env_ls(struct awscred_chain *c, struct awscred *out, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	int rc = pair(c->env[E_LS_AK], c->env[E_LS_SK], NULL,
@@ -464,12 +336,12 @@ src_env_ls(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	    "environment (LITESTREAM_*)", out, err, errlen);
 
 	if (rc == SKIP)
-		note(n, "LITESTREAM_*");
+		cred_note(n, "LITESTREAM_*");
 	return rc;
 }
 
 static int
-src_env_aws(struct awscred_chain *c, struct awscred *out, struct notes *n,
+src_env_aws(struct awscred_chain *c, struct awscred *out, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	int rc = pair(c->env[E_AK], c->env[E_SK], c->env[E_ST],
@@ -477,7 +349,7 @@ src_env_aws(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	    err, errlen);
 
 	if (rc == SKIP)
-		note(n, "AWS_*");
+		cred_note(n, "AWS_*");
 	return rc;
 }
 
@@ -505,7 +377,7 @@ trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
 		s++;
-	rtrim(s);
+	cred_rtrim(s);
 	return s;
 }
 
@@ -516,7 +388,7 @@ set_field(char **dst, const char *v)
 
 	if ((d = strdup(v)) == NULL)
 		return -1;
-	wipe_free(*dst);
+	cred_wipe_free(*dst);
 	*dst = d;
 	return 0;
 }
@@ -538,7 +410,7 @@ read_profile(FILE *f, const char *path, const char *want, struct profile *p,
 			continue;
 		if (*s == '[') {
 			if ((e = strchr(s, ']')) == NULL) {
-				rc = fail(100, err, errlen, "%s:%zu: "
+				rc = cred_fail(100, err, errlen, "%s:%zu: "
 				    "unterminated profile name", path, lineno);
 				break;
 			}
@@ -546,7 +418,7 @@ read_profile(FILE *f, const char *path, const char *want, struct profile *p,
 			k = trim(s + 1);
 			v = trim(e + 1);
 			if (*v != '\0' && *v != '#' && *v != ';') {
-				rc = fail(100, err, errlen, "%s:%zu: text "
+				rc = cred_fail(100, err, errlen, "%s:%zu: text "
 				    "after a profile name", path, lineno);
 				break;
 			}
@@ -557,8 +429,9 @@ read_profile(FILE *f, const char *path, const char *want, struct profile *p,
 		}
 		e = s + strcspn(s, "=:");
 		if (*e == '\0' || e == s) {
-			rc = fail(100, err, errlen, "%s:%zu: not a profile "
-			    "name, key = value, or comment", path, lineno);
+			rc = cred_fail(100, err, errlen,
+			    "%s:%zu: not a profile name, key = value, or "
+			    "comment", path, lineno);
 			break;
 		}
 		*e = '\0';
@@ -573,12 +446,12 @@ read_profile(FILE *f, const char *path, const char *want, struct profile *p,
 		else if (strcasecmp(k, "aws_session_token") == 0)
 			rc = set_field(&p->token, v);
 		if (rc != 0) {
-			rc = fail(111, err, errlen, "out of memory");
+			rc = cred_fail(111, err, errlen, "out of memory");
 			break;
 		}
 	}
 	if (rc == 0 && ferror(f))
-		rc = fail(111, err, errlen, "unable to read %s: %s", path,
+		rc = cred_fail(111, err, errlen, "unable to read %s: %s", path,
 		    strerror(errno));
 	if (line != NULL) {
 		explicit_bzero(line, cap);
@@ -609,7 +482,7 @@ shared_name(char *dst, size_t n, const char *path, const char *profile)
 }
 
 static int
-src_shared(struct awscred_chain *c, struct awscred *out, struct notes *n,
+src_shared(struct awscred_chain *c, struct awscred *out, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	struct profile p;
@@ -618,16 +491,16 @@ src_shared(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	int rc;
 
 	if (path == NULL) {
-		note(n, "shared file (no HOME)");
+		cred_note(n, "shared file (no HOME)");
 		return SKIP;
 	}
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR) {
-			note(n, "shared file %s (absent)", path);
+			cred_note(n, "shared file %s (absent)", path);
 			return SKIP;
 		}
-		return fail(100, err, errlen, "unable to read %s: %s", path,
-		    strerror(errno));
+		return cred_fail(100, err, errlen, "unable to read %s: %s",
+		    path, strerror(errno));
 	}
 	memset(&p, 0, sizeof p);
 	rc = read_profile(f, path, prof, &p, err, errlen);
@@ -636,13 +509,13 @@ src_shared(struct awscred_chain *c, struct awscred *out, struct notes *n,
 		goto out;
 	if (!p.found || (p.key == NULL && p.secret == NULL)) {
 		if (c->profile_set)
-			rc = fail(100, err, errlen, !p.found ?
+			rc = cred_fail(100, err, errlen, !p.found ?
 			    "%s has no profile \"%s\" (AWS_PROFILE)" :
 			    "%s: profile \"%s\" (AWS_PROFILE) has no "
 			    "aws_access_key_id", path, prof);
 		else {
-			note(n, !p.found ? "shared file %s (no profile %s)" :
-			    "shared file %s (profile %s has no keys)", path,
+			cred_note(n, !p.found ? "shared file %s (no profile %s)"
+			    : "shared file %s (profile %s has no keys)", path,
 			    prof);
 			rc = SKIP;
 		}
@@ -650,9 +523,9 @@ src_shared(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	}
 	if (p.key == NULL || *p.key == '\0' || p.secret == NULL ||
 	    *p.secret == '\0') {
-		rc = fail(100, err, errlen, "%s: profile \"%s\" lacks %s", path,
-		    prof, p.key == NULL || *p.key == '\0' ?
-		    "aws_access_key_id" : "aws_secret_access_key");
+		rc = cred_fail(100, err, errlen, "%s: profile \"%s\" lacks %s",
+		    path, prof, p.key == NULL || *p.key == '\0'
+		    ? "aws_access_key_id" : "aws_secret_access_key");
 		goto out;
 	}
 	if ((rc = fill(out, p.key, p.secret, p.token, path, err, errlen)) !=
@@ -661,9 +534,9 @@ src_shared(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	out->expires = 0;
 	shared_name(out->source, sizeof out->source, path, prof);
 out:
-	wipe_free(p.key);
-	wipe_free(p.secret);
-	wipe_free(p.token);
+	cred_wipe_free(p.key);
+	cred_wipe_free(p.secret);
+	cred_wipe_free(p.token);
 	return rc;
 }
 
@@ -746,7 +619,7 @@ sts_keep(struct sts_parse *sp, char **dst)
 		sp->overflow = 1;
 		return;
 	}
-	wipe_free(*dst);
+	cred_wipe_free(*dst);
 	*dst = v;
 }
 
@@ -810,9 +683,9 @@ sts_free(struct sts_parse *sp)
 		explicit_bzero(sp->text, sp->cap);
 		free(sp->text);
 	}
-	wipe_free(sp->key);
-	wipe_free(sp->secret);
-	wipe_free(sp->token);
+	cred_wipe_free(sp->key);
+	cred_wipe_free(sp->secret);
+	cred_wipe_free(sp->token);
 	free(sp->expiration);
 }
 
@@ -861,7 +734,7 @@ sts_temporary(const char *code)
 
 static int
 src_web_identity(struct awscred_chain *c, struct awscred *out,
-    struct notes *n, char *err, size_t errlen)
+    struct cred_notes *n, char *err, size_t errlen)
 {
 	static const char what[] = "web identity (STS)";
 	const char *arn = c->env[E_ROLE_ARN], *tfile = c->env[E_WI_FILE];
@@ -879,19 +752,20 @@ src_web_identity(struct awscred_chain *c, struct awscred *out,
 	size_t blen;
 
 	if (arn == NULL && tfile == NULL) {
-		note(n, "web identity (AWS_ROLE_ARN unset)");
+		cred_note(n, "web identity (AWS_ROLE_ARN unset)");
 		return SKIP;
 	}
 	if (arn == NULL || tfile == NULL)
-		return fail(100, err, errlen, "%s is set but %s is not",
+		return cred_fail(100, err, errlen, "%s is set but %s is not",
 		    arn ? env_names[E_ROLE_ARN] : env_names[E_WI_FILE],
 		    arn ? env_names[E_WI_FILE] : env_names[E_ROLE_ARN]);
-	if ((e = slurp(tfile, TOKEN_FILE_MAX, &tok)) != 0)
-		return fail(100, err, errlen, "unable to read web identity "
-		    "token file %s: %s", tfile, strerror(e));
+	if ((e = cred_slurp_trimmed(tfile, TOKEN_FILE_MAX, &tok)) != 0)
+		return cred_fail(100, err, errlen,
+		    "unable to read web identity token file %s: %s", tfile,
+		    strerror(e));
 	if (*tok == '\0') {
-		rc = fail(100, err, errlen, "web identity token file %s is "
-		    "empty", tfile);
+		rc = cred_fail(100, err, errlen,
+		    "web identity token file %s is empty", tfile);
 		goto out;
 	}
 	if ((url = sts_url(c)) == NULL || (e_arn = http_escape(arn, 0)) ==
@@ -899,7 +773,7 @@ src_web_identity(struct awscred_chain *c, struct awscred *out,
 	    (e_tok = http_escape(tok, 0)) == NULL ||
 	    (body = malloc(blen = strlen(e_arn) + strlen(e_sess) +
 	    strlen(e_tok) + 128)) == NULL) {
-		rc = fail(111, err, errlen, "out of memory");
+		rc = cred_fail(111, err, errlen, "out of memory");
 		goto out;
 	}
 	snprintf(body, blen, "Action=AssumeRoleWithWebIdentity"
@@ -926,26 +800,26 @@ src_web_identity(struct awscred_chain *c, struct awscred *out,
 			break;
 		sts_free(&sp);
 		http_resp_free(&rs);
-		http_backoff(attempt, BACKOFF_MS, BACKOFF_MAX_MS);
+		http_backoff(attempt, CRED_BACKOFF_MS, CRED_BACKOFF_MAX_MS);
 	}
 	if (rc < 0)
-		rc = fail(111, err, errlen, "%s: %s", what, rs.err);
+		rc = cred_fail(111, err, errlen, "%s: %s", what, rs.err);
 	else if (rs.status != 200)
-		rc = fail(temp ? 111 : 100, err, errlen, "%s: "
+		rc = cred_fail(temp ? 111 : 100, err, errlen, "%s: "
 		    "AssumeRoleWithWebIdentity: %ld%s%s", what, rs.status,
 		    *sp.code ? " " : "", sp.code);
 	else {
 		sts_free(&sp);
 		if (sts_parse(&rs, &sp) < 0)
-			rc = fail(111, err, errlen, "%s: answer is not XML",
-			    what);
+			rc = cred_fail(111, err, errlen,
+			    "%s: answer is not XML", what);
 		else if (sp.key == NULL || *sp.key == '\0' ||
 		    sp.secret == NULL || *sp.secret == '\0' ||
 		    sp.token == NULL || sp.expiration == NULL)
-			rc = fail(111, err, errlen, "%s: answer lacks "
+			rc = cred_fail(111, err, errlen, "%s: answer lacks "
 			    "Credentials", what);
 		else if (iso8601(sp.expiration, &out->expires) < 0)
-			rc = fail(111, err, errlen, "%s: bad Expiration",
+			rc = cred_fail(111, err, errlen, "%s: bad Expiration",
 			    what);
 		else if ((rc = fill(out, sp.key, sp.secret, sp.token, what,
 		    err, errlen)) == 0)
@@ -956,9 +830,9 @@ src_web_identity(struct awscred_chain *c, struct awscred *out,
 		explicit_bzero(rs.body, rs.body_len);
 	http_resp_free(&rs);
 out:
-	wipe_free(tok);
-	wipe_free(e_tok);
-	wipe_free(body);
+	cred_wipe_free(tok);
+	cred_wipe_free(e_tok);
+	cred_wipe_free(body);
 	free(e_arn);
 	free(e_sess);
 	free(url);
@@ -1018,11 +892,12 @@ ecs_url(const struct awscred_chain *c, char **url, char *err,
 	*url = NULL;
 	if (rel != NULL) {
 		if (!is_token(rel))
-			return fail(100, err, errlen, "%s holds a blank or "
-			    "control character", env_names[E_ECS_REL]);
+			return cred_fail(100, err, errlen,
+			    "%s holds a blank or control character",
+			    env_names[E_ECS_REL]);
 		k = strlen(ECS_HOST) + strlen(rel) + 2;
 		if ((*url = malloc(k)) == NULL)
-			return fail(111, err, errlen, "out of memory");
+			return cred_fail(111, err, errlen, "out of memory");
 		snprintf(*url, k, "%s%s%s", ECS_HOST, *rel == '/' ? "" : "/",
 		    rel);
 		return 0;
@@ -1030,15 +905,16 @@ ecs_url(const struct awscred_chain *c, char **url, char *err,
 	if (full == NULL)
 		return SKIP;
 	if (!is_token(full))
-		return fail(100, err, errlen, "%s holds a blank or control "
-		    "character", env_names[E_ECS_FULL]);
+		return cred_fail(100, err, errlen,
+		    "%s holds a blank or control character",
+		    env_names[E_ECS_FULL]);
 	if (strncasecmp(full, "https://", 8) != 0 &&
 	    !(strncasecmp(full, "http://", 7) == 0 && http_host_ok(full)))
-		return fail(100, err, errlen, "%s must be https, or http to "
-		    "a loopback address or the ECS or EKS agent",
-		    env_names[E_ECS_FULL]);
+		return cred_fail(100, err, errlen,
+		    "%s must be https, or http to a loopback address or the "
+		    "ECS or EKS agent", env_names[E_ECS_FULL]);
 	if ((*url = strdup(full)) == NULL)
-		return fail(111, err, errlen, "out of memory");
+		return cred_fail(111, err, errlen, "out of memory");
 	return 0;
 }
 
@@ -1052,8 +928,8 @@ awscred_ecs_url(const struct awscred_chain *c, char *url, size_t urllen,
 	if ((rc = ecs_url(c, &u, err, errlen)) != 0)
 		return rc;
 	if (strlen(u) >= urllen)
-		rc = fail(100, err, errlen, "ECS container endpoint URL too "
-		    "long");
+		rc = cred_fail(100, err, errlen,
+		    "ECS container endpoint URL too long");
 	else
 		memcpy(url, u, strlen(u) + 1);
 	free(u);
@@ -1061,7 +937,7 @@ awscred_ecs_url(const struct awscred_chain *c, char *url, size_t urllen,
 }
 
 static int
-src_ecs(struct awscred_chain *c, struct awscred *out, struct notes *n,
+src_ecs(struct awscred_chain *c, struct awscred *out, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	static const char what[] = "ECS container endpoint";
@@ -1073,22 +949,23 @@ src_ecs(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	int rc, e;
 
 	if ((rc = ecs_url(c, &url, err, errlen)) == SKIP) {
-		note(n, "ECS (unset)");
+		cred_note(n, "ECS (unset)");
 		return SKIP;
 	}
 	if (rc != 0)
 		return rc;
 	memset(&rq, 0, sizeof rq);
 	if (c->env[E_ECS_TOKEN_FILE] != NULL) {
-		if ((e = slurp(c->env[E_ECS_TOKEN_FILE], TOKEN_FILE_MAX,
-		    &tok)) != 0) {
-			rc = fail(100, err, errlen, "unable to read %s: %s",
-			    c->env[E_ECS_TOKEN_FILE], strerror(e));
+		if ((e = cred_slurp_trimmed(c->env[E_ECS_TOKEN_FILE],
+		    TOKEN_FILE_MAX, &tok)) != 0) {
+			rc = cred_fail(100, err, errlen,
+			    "unable to read %s: %s", c->env[E_ECS_TOKEN_FILE],
+			    strerror(e));
 			goto out;
 		}
 	} else if (c->env[E_ECS_TOKEN] != NULL &&
 	    (tok = strdup(c->env[E_ECS_TOKEN])) == NULL) {
-		rc = fail(111, err, errlen, "out of memory");
+		rc = cred_fail(111, err, errlen, "out of memory");
 		goto out;
 	}
 	if (tok != NULL) {
@@ -1096,14 +973,14 @@ src_ecs(struct awscred_chain *c, struct awscred *out, struct notes *n,
 			if ((unsigned char)tok[k] < ' ' || tok[k] == 0x7f)
 				break;
 		if (tok[k] != '\0' || k == 0) {
-			rc = fail(100, err, errlen, "%s: the authorization "
-			    "token is empty or holds a control character",
-			    what);
+			rc = cred_fail(100, err, errlen,
+			    "%s: the authorization token is empty or holds a "
+			    "control character", what);
 			goto out;
 		}
 		k += sizeof "Authorization: ";
 		if ((auth = malloc(k)) == NULL) {
-			rc = fail(111, err, errlen, "out of memory");
+			rc = cred_fail(111, err, errlen, "out of memory");
 			goto out;
 		}
 		snprintf(auth, k, "Authorization: %s", tok);
@@ -1115,7 +992,7 @@ src_ecs(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	rq.url = url;
 	rq.body_fd = -1;
 	rq.max_body = ANSWER_MAX;
-	rc = fetch(c->hshort, &rq, &rs, TRIES);
+	rc = cred_fetch(c->hshort, &rq, &rs, TRIES);
 	if (rc != 0 || rs.status != 200)
 		rc = fetch_fail(rc, &rs, what, err, errlen);
 	else if ((rc = json_creds(&rs, what, out, err, errlen)) == 0)
@@ -1124,8 +1001,8 @@ src_ecs(struct awscred_chain *c, struct awscred *out, struct notes *n,
 		explicit_bzero(rs.body, rs.body_len);
 	http_resp_free(&rs);
 out:
-	wipe_free(tok);
-	wipe_free(auth);
+	cred_wipe_free(tok);
+	cred_wipe_free(auth);
 	free(url);
 	return rc;
 }
@@ -1143,7 +1020,7 @@ role_ok(const char *r)
 }
 
 static int
-src_imds(struct awscred_chain *c, struct awscred *out, struct notes *n,
+src_imds(struct awscred_chain *c, struct awscred *out, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	static const char what[] = "EC2 instance metadata (IMDSv2)";
@@ -1157,7 +1034,7 @@ src_imds(struct awscred_chain *c, struct awscred *out, struct notes *n,
 
 	if (c->env[E_IMDS_OFF] != NULL &&
 	    strcasecmp(c->env[E_IMDS_OFF], "true") == 0) {
-		note(n, "EC2 IMDS (disabled)");
+		cred_note(n, "EC2 IMDS (disabled)");
 		return SKIP;
 	}
 	if (ep == NULL)
@@ -1165,7 +1042,7 @@ src_imds(struct awscred_chain *c, struct awscred *out, struct notes *n,
 		    strcasecmp(c->env[E_IMDS_MODE], "IPv6") == 0 ?
 		    IMDS_HOST6 : IMDS_HOST;
 	if (!is_token(ep) || strlen(ep) >= sizeof base)
-		return fail(100, err, errlen, "bad %s",
+		return cred_fail(100, err, errlen, "bad %s",
 		    env_names[E_IMDS_EP]);
 	snprintf(base, sizeof base, "%s", ep);
 	for (k = strlen(base); k > 0 && base[k - 1] == '/'; k--)
@@ -1183,15 +1060,15 @@ src_imds(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	rq.body = "";
 	rq.body_fd = -1;
 	rq.max_body = 4096;
-	rc = fetch(c->hshort, &rq, &rs, 2);
+	rc = cred_fetch(c->hshort, &rq, &rs, 2);
 	if (rc < 0) {
-		note(n, "EC2 IMDS (unreachable: %s)", rs.err);
+		cred_note(n, "EC2 IMDS (unreachable: %s)", rs.err);
 		http_resp_free(&rs);
 		return SKIP;
 	}
 	if (rs.status == 403 || rs.status == 404 || rs.status == 405) {
 		/* Metadata is turned off, or this is not EC2. */
-		note(n, "EC2 IMDS (token: %ld)", rs.status);
+		cred_note(n, "EC2 IMDS (token: %ld)", rs.status);
 		http_resp_free(&rs);
 		return SKIP;
 	}
@@ -1205,9 +1082,9 @@ src_imds(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	rs.body = NULL;
 	http_resp_free(&rs);
 	if (tok != NULL)
-		rtrim(tok);
+		cred_rtrim(tok);
 	if (tok == NULL || !is_token(tok) || strlen(tok) + 32 > sizeof th) {
-		rc = fail(111, err, errlen, "%s: bad token", what);
+		rc = cred_fail(111, err, errlen, "%s: bad token", what);
 		goto out;
 	}
 	snprintf(th, sizeof th, "X-aws-ec2-metadata-token: %s", tok);
@@ -1219,9 +1096,9 @@ src_imds(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	rq.max_body = ANSWER_MAX;
 	snprintf(url, sizeof url, "%s/latest/meta-data/iam/"
 	    "security-credentials/", base);
-	rc = fetch(c->hshort, &rq, &rs, TRIES);
+	rc = cred_fetch(c->hshort, &rq, &rs, TRIES);
 	if (rc == 0 && rs.status == 404) {
-		note(n, "EC2 IMDS (no IAM role)");
+		cred_note(n, "EC2 IMDS (no IAM role)");
 		http_resp_free(&rs);
 		rc = SKIP;
 		goto out;
@@ -1235,16 +1112,16 @@ src_imds(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	if (rs.body != NULL) {
 		if ((e = strchr(rs.body, '\n')) != NULL)
 			*e = '\0';
-		rtrim(rs.body);
+		cred_rtrim(rs.body);
 	}
 	if (rs.body == NULL || *rs.body == '\0') {
-		note(n, "EC2 IMDS (no IAM role)");
+		cred_note(n, "EC2 IMDS (no IAM role)");
 		http_resp_free(&rs);
 		rc = SKIP;
 		goto out;
 	}
 	if (!role_ok(rs.body)) {
-		rc = fail(100, err, errlen, "%s: bad IAM role name", what);
+		rc = cred_fail(100, err, errlen, "%s: bad IAM role name", what);
 		http_resp_free(&rs);
 		goto out;
 	}
@@ -1254,12 +1131,13 @@ src_imds(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	k = (size_t)snprintf(url, sizeof url, "%s/latest/meta-data/iam/"
 	    "security-credentials/%s", base, role);
 	if (k >= sizeof url) {
-		rc = fail(100, err, errlen, "%s: role name too long", what);
+		rc = cred_fail(100, err, errlen, "%s: role name too long",
+		    what);
 		goto out;
 	}
 
 	/* The credentials. */
-	rc = fetch(c->hshort, &rq, &rs, TRIES);
+	rc = cred_fetch(c->hshort, &rq, &rs, TRIES);
 	if (rc != 0 || rs.status != 200)
 		rc = fetch_fail(rc, &rs, "EC2 instance metadata: credentials",
 		    err, errlen);
@@ -1270,13 +1148,13 @@ src_imds(struct awscred_chain *c, struct awscred *out, struct notes *n,
 	http_resp_free(&rs);
 out:
 	explicit_bzero(th, sizeof th);
-	wipe_free(tok);
+	cred_wipe_free(tok);
 	free(role);
 	return rc;
 }
 
 typedef int (*source_fn)(struct awscred_chain *, struct awscred *,
-    struct notes *, char *, size_t);
+    struct cred_notes *, char *, size_t);
 
 static const source_fn sources[] = {
 	src_config, src_env_ls, src_env_aws, src_shared, src_web_identity,
@@ -1287,7 +1165,7 @@ static int
 run_chain(struct awscred_chain *c, struct awscred *out, char *err,
     size_t errlen)
 {
-	struct notes n;
+	struct cred_notes n;
 	size_t i;
 	int rc;
 
@@ -1301,7 +1179,7 @@ run_chain(struct awscred_chain *c, struct awscred *out, char *err,
 			return rc;
 		}
 	}
-	return fail(100, err, errlen, "no credentials found; tried %s",
+	return cred_fail(100, err, errlen, "no credentials found; tried %s",
 	    n.buf);
 }
 
@@ -1324,7 +1202,7 @@ awscred_get(struct awscred_chain *c, struct awscred *out, char *err,
 	}
 	if ((fresh = malloc(sizeof *fresh)) == NULL) {
 		pthread_mutex_unlock(&c->mu);
-		return fail(111, err, errlen, "out of memory");
+		return cred_fail(111, err, errlen, "out of memory");
 	}
 	rc = run_chain(c, fresh, err, errlen);
 	now = time(NULL);
@@ -1456,9 +1334,9 @@ awscred_free(struct awscred_chain *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < E_N; i++)
-		wipe_free(c->env[i]);
-	wipe_free(c->key);
-	wipe_free(c->secret);
+		cred_wipe_free(c->env[i]);
+	cred_wipe_free(c->key);
+	cred_wipe_free(c->secret);
 	free(c->region);
 	free(c->cred_file);
 	free(c->profile);

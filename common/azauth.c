@@ -57,19 +57,17 @@
 
 #include "azauth.h"
 #include "enc.h"
+#include "cred.h"
 #include "http.h"
 
 #define KEY_MAX		256	/* bytes of a decoded account key */
 #define TRIES		3	/* attempts of a network request */
-#define BACKOFF_MS	200
-#define BACKOFF_MAX_MS	2000
 #define ANSWER_MAX	(256 * 1024)
 #define TOKEN_MAX	(64 * 1024)
 #define FILE_MAX	(64 * 1024)
 #define CLI_OUT_MAX	(1024 * 1024)
 #define CLI_ERR_MAX	(16 * 1024)
 #define CLI_TIMEOUT_S	30
-#define REFRESH_MAX_S	300	/* most lead time of a refresh */
 #define RETRY_AFTER_S	10	/* wait after a failed refresh */
 
 #define AUTHORITY	"https://login.microsoftonline.com/"
@@ -554,123 +552,10 @@ struct got {
 	char	source[128];
 };
 
-/* Skip notes of the sources tried, for the "no source" message. */
-struct notes {
-	char	buf[1024];
-	size_t	len;
-};
-
-static void note(struct notes *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(int, char *, size_t, const char *, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-note(struct notes *n, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (n->len >= sizeof n->buf - 1)
-		return;
-	if (n->len > 0) {
-		k = snprintf(n->buf + n->len, sizeof n->buf - n->len, ", ");
-		n->len += (size_t)k;
-		if (n->len >= sizeof n->buf - 1)
-			return;
-	}
-	va_start(ap, fmt);
-	k = vsnprintf(n->buf + n->len, sizeof n->buf - n->len, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		n->len += (size_t)k;
-	if (n->len > sizeof n->buf - 1)
-		n->len = sizeof n->buf - 1;
-}
-
-static int
-fail(int code, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-/* Removes trailing blanks and newlines in place. */
-static void
-rtrim(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-}
-
-/*
- * Reads a small file whole into a malloc'd string, trailing blanks
- * removed. Returns 0, or an errno value (EFBIG when longer than max).
- */
-static int
-slurp(const char *path, size_t max, char **out)
-{
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno;
-	if ((buf = malloc(max + 1)) == NULL) {
-		close(fd);
-		return ENOMEM;
-	}
-	for (;;) {
-		n = read(fd, buf + len, max + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len > max)
-			break;
-	}
-	e = n < 0 ? errno : len > max ? EFBIG : 0;
-	close(fd);
-	if (e != 0) {
-		explicit_bzero(buf, len);
-		free(buf);
-		return e;
-	}
-	buf[len] = '\0';
-	rtrim(buf);
-	*out = buf;
-	return 0;
-}
-
 time_t
 aztoken_refresh_at(time_t fetched, time_t expires)
 {
-	time_t life, margin;
-
-	life = expires - fetched;
-	if (life <= 0)
-		return fetched;
-	margin = life / 2;
-	if (margin > REFRESH_MAX_S)
-		margin = REFRESH_MAX_S;
-	return expires - margin;
+	return cred_refresh_at(fetched, expires);
 }
 
 /*
@@ -726,48 +611,6 @@ url_safe(const char *url, int link_local)
 	    link_local));
 }
 
-/*
- * Sends rq up to tries times while the outcome is temporary, backing off
- * between tries. Returns what the last http_do returned, rs filled.
- */
-static int
-fetch(struct http *h, const struct http_req *rq, struct http_resp *rs,
-    int tries)
-{
-	int attempt, rc;
-
-	for (attempt = 1;; attempt++) {
-		rc = http_do(h, rq, rs);
-		if (!http_temporary(rc, rs) || attempt >= tries)
-			return rc;
-		http_resp_free(rs);
-		http_backoff(attempt, BACKOFF_MS, BACKOFF_MAX_MS);
-	}
-}
-
-/* A number from JSON: an integer, or a string of 1 to 18 digits. */
-static int
-json_num(json_t *v, long long *out)
-{
-	const char *s;
-	size_t k;
-
-	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
-		return 0;
-	}
-	if (json_is_real(v) && json_real_value(v) >= 0 &&
-	    json_real_value(v) < 1e15) {
-		*out = (long long)json_real_value(v);
-		return 0;
-	}
-	if ((s = json_string_value(v)) == NULL || (k = strlen(s)) == 0 ||
-	    k > 18 || strspn(s, "0123456789") != k)
-		return -1;
-	*out = strtoll(s, NULL, 10);
-	return 0;
-}
-
 /* The CLI's expiresOn: local "YYYY-MM-DD HH:MM:SS[.ffffff]". */
 static int
 local_time(const char *s, time_t *t)
@@ -808,18 +651,6 @@ local_time(const char *s, time_t *t)
 	return 0;
 }
 
-/* Overwrites a string member of j (a token), whose memory jansson frees
- * without clearing. */
-static void
-json_wipe(json_t *j, const char *key)
-{
-	json_t *v = json_object_get(j, key);
-
-	if (v != NULL && json_is_string(v))
-		explicit_bzero((char *)json_string_value(v),
-		    json_string_length(v));
-}
-
 /*
  * Reads a token answer (see the head of the file) from body[0..len),
  * which arrived at now, into g. cli: the names az writes. Returns 0, or
@@ -838,53 +669,54 @@ token_answer(const char *body, size_t len, int cli, time_t now,
 	int rc = 111;
 
 	if (body == NULL || len == 0)
-		return fail(111, err, errlen, "%s: empty answer", what);
+		return cred_fail(111, err, errlen, "%s: empty answer", what);
 	if ((j = json_loadb(body, len, 0, &je)) == NULL)
-		return fail(111, err, errlen, "%s: answer is not JSON (line "
-		    "%d)", what, je.line);
+		return cred_fail(111, err, errlen,
+		    "%s: answer is not JSON (line %d)", what, je.line);
 	if (!json_is_object(j)) {
-		fail(111, err, errlen, "%s: answer is not a JSON object",
+		cred_fail(111, err, errlen, "%s: answer is not a JSON object",
 		    what);
 		goto out;
 	}
 	tok = json_string_value(json_object_get(j, tname));
 	if (tok == NULL || *tok == '\0') {
-		fail(111, err, errlen, "%s: answer lacks %s", what, tname);
+		cred_fail(111, err, errlen, "%s: answer lacks %s", what, tname);
 		goto out;
 	}
 	k = strlen(tok);
 	if (k > TOKEN_MAX || !plain(tok, "")) {
-		fail(111, err, errlen, "%s: %s is not a token", what, tname);
+		cred_fail(111, err, errlen, "%s: %s is not a token", what,
+		    tname);
 		goto out;
 	}
-	if (json_num(json_object_get(j, "expires_on"), &v) == 0)
+	if (cred_json_num(json_object_get(j, "expires_on"), &v) == 0)
 		g->expires = (time_t)v;
-	else if (json_num(json_object_get(j, "expires_in"), &v) == 0)
+	else if (cred_json_num(json_object_get(j, "expires_in"), &v) == 0)
 		g->expires = now + (time_t)v;
 	else if (cli && (s = json_string_value(json_object_get(j,
 	    "expiresOn"))) != NULL) {
 		if (local_time(s, &g->expires) < 0) {
-			fail(111, err, errlen, "%s: bad expiresOn", what);
+			cred_fail(111, err, errlen, "%s: bad expiresOn", what);
 			goto out;
 		}
 	} else {
-		fail(111, err, errlen, "%s: answer lacks %s", what, cli ?
+		cred_fail(111, err, errlen, "%s: answer lacks %s", what, cli ?
 		    "expires_on and expiresOn" : "expires_on and expires_in");
 		goto out;
 	}
 	if (g->expires <= now) {
-		fail(111, err, errlen, "%s: the token has expired already",
+		cred_fail(111, err, errlen, "%s: the token has expired already",
 		    what);
 		goto out;
 	}
 	if ((g->tok = strdup(tok)) == NULL) {
-		fail(111, err, errlen, "out of memory");
+		cred_fail(111, err, errlen, "out of memory");
 		goto out;
 	}
 	snprintf(g->source, sizeof g->source, "%s", what);
 	rc = 0;
 out:
-	json_wipe(j, tname);
+	cred_json_wipe(j, tname);
 	json_decref(j);
 	return rc;
 }
@@ -920,7 +752,7 @@ error_code(const struct http_resp *rs, char *code, size_t n)
 	json_decref(j);
 }
 
-/* The outcome of a token request that fetch() finished. */
+/* The outcome of a token request that cred_fetch() finished. */
 static int
 token_response(int rc, struct http_resp *rs, const char *what,
     struct got *g, char *err, size_t errlen)
@@ -928,24 +760,17 @@ token_response(int rc, struct http_resp *rs, const char *what,
 	char code[96];
 
 	if (rc < 0)
-		return fail(111, err, errlen, "%s: %s", what, rs->err);
+		return cred_fail(111, err, errlen, "%s: %s", what, rs->err);
 	if (rs->status != 200) {
 		error_code(rs, code, sizeof code);
-		return fail(http_temporary(rc, rs) ? 111 : 100, err, errlen,
-		    "%s: %ld%s", what, rs->status, code);
+		return cred_fail(http_temporary(rc, rs) ? 111 : 100, err,
+		    errlen, "%s: %ld%s", what, rs->status, code);
 	}
 	if (rs->truncated)
-		return fail(111, err, errlen, "%s: oversized answer", what);
+		return cred_fail(111, err, errlen, "%s: oversized answer",
+		    what);
 	return token_answer(rs->body, rs->body_len, 0, time(NULL), what, g,
 	    err, errlen);
-}
-
-static void
-resp_wipe_free(struct http_resp *rs)
-{
-	if (rs->body != NULL)
-		explicit_bzero(rs->body, rs->body_len);
-	http_resp_free(rs);
 }
 
 /*
@@ -970,13 +795,13 @@ half_set(const struct aztoken_chain *c, const int *need, int n, char *err,
 		else
 			nu++;
 	}
-	return fail(100, err, errlen, "%s %s set but %s %s not", set,
+	return cred_fail(100, err, errlen, "%s %s set but %s %s not", set,
 	    ns > 1 ? "are" : "is", unset, nu > 1 ? "are" : "is");
 }
 
 /* Source a: a service principal, with a secret or a federated token. */
 static int
-src_principal(struct aztoken_chain *c, struct got *g, struct notes *n,
+src_principal(struct aztoken_chain *c, struct got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	const char *secret = c->env[E_SECRET], *fed = c->env[E_FED];
@@ -998,26 +823,27 @@ src_principal(struct aztoken_chain *c, struct got *g, struct notes *n,
 	int rc, e;
 
 	if (secret == NULL && fed == NULL && c->env[E_TENANT] == NULL) {
-		note(n, "service principal (AZURE_TENANT_ID unset)");
+		cred_note(n, "service principal (AZURE_TENANT_ID unset)");
 		return SKIP;
 	}
 	if (c->env[E_TENANT] == NULL || c->env[E_CLIENT_ID] == NULL ||
 	    c->env[need[2]] == NULL)
 		return half_set(c, need, 3, err, errlen);
 	if (!plain(c->env[E_TENANT], "/?#%&\\"))
-		return fail(100, err, errlen, "AZURE_TENANT_ID is not a "
+		return cred_fail(100, err, errlen, "AZURE_TENANT_ID is not a "
 		    "tenant id or domain");
 	if (!url_safe(auth, 0))
-		return fail(100, err, errlen, "AZURE_AUTHORITY_HOST must be "
-		    "https, or http to a loopback address");
+		return cred_fail(100, err, errlen,
+		    "AZURE_AUTHORITY_HOST must be https, or http to a loopback "
+		    "address");
 	if (secret == NULL) {
-		if ((e = slurp(fed, FILE_MAX, &assertion)) != 0)
-			return fail(100, err, errlen, "unable to read "
+		if ((e = cred_slurp_trimmed(fed, FILE_MAX, &assertion)) != 0)
+			return cred_fail(100, err, errlen, "unable to read "
 			    "AZURE_FEDERATED_TOKEN_FILE %s: %s", fed,
 			    strerror(e));
 		if (*assertion == '\0') {
-			rc = fail(100, err, errlen, "AZURE_FEDERATED_TOKEN_FILE"
-			    " %s is empty", fed);
+			rc = cred_fail(100, err, errlen,
+			    "AZURE_FEDERATED_TOKEN_FILE %s is empty", fed);
 			goto out;
 		}
 	}
@@ -1026,7 +852,7 @@ src_principal(struct aztoken_chain *c, struct got *g, struct notes *n,
 	    (e_id = http_escape(c->env[E_CLIENT_ID], 0)) == NULL ||
 	    (e_cred = http_escape(secret ? secret : assertion, 0)) == NULL ||
 	    (body = malloc(strlen(e_id) + strlen(e_cred) + 256)) == NULL) {
-		rc = fail(111, err, errlen, "out of memory");
+		rc = cred_fail(111, err, errlen, "out of memory");
 		goto out;
 	}
 	sprintf(url, "%s%s%s/oauth2/v2.0/token", auth,
@@ -1049,15 +875,15 @@ src_principal(struct aztoken_chain *c, struct got *g, struct notes *n,
 	rq.body_len = strlen(body);
 	rq.body_fd = -1;
 	rq.max_body = ANSWER_MAX;
-	rc = fetch(c->h, &rq, &rs, TRIES);
+	rc = cred_fetch(c->h, &rq, &rs, TRIES);
 	rc = token_response(rc, &rs, what, g, err, errlen);
-	resp_wipe_free(&rs);
+	cred_resp_wipe_free(&rs);
 out:
 	free(url);
 	free(e_id);
-	wipe_free(e_cred);
-	wipe_free(body);
-	wipe_free(assertion);
+	cred_wipe_free(e_cred);
+	cred_wipe_free(body);
+	cred_wipe_free(assertion);
 	return rc;
 }
 
@@ -1084,7 +910,7 @@ mi_url(const struct aztoken_chain *c, const char *base, const char *path,
 
 /* Source b: managed identity, App Service's endpoint or IMDS. */
 static int
-src_managed(struct aztoken_chain *c, struct got *g, struct notes *n,
+src_managed(struct aztoken_chain *c, struct got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	const char *ep = c->env[E_ID_EP], *idh = c->env[E_ID_HDR];
@@ -1105,31 +931,32 @@ src_managed(struct aztoken_chain *c, struct got *g, struct notes *n,
 	if (ep != NULL && idh != NULL) {
 		what = "managed identity (App Service)";
 		if (!url_safe(ep, 1))
-			return fail(100, err, errlen, "IDENTITY_ENDPOINT must "
-			    "be https, or http to a loopback or link-local "
-			    "address");
+			return cred_fail(100, err, errlen,
+			    "IDENTITY_ENDPOINT must be https, or http to a "
+			    "loopback or link-local address");
 		for (k = 0; idh[k] != '\0'; k++)
 			if ((unsigned char)idh[k] < ' ' || idh[k] == 0x7f)
-				return fail(100, err, errlen, "IDENTITY_HEADER "
-				    "holds a control character");
+				return cred_fail(100, err, errlen,
+				    "IDENTITY_HEADER holds a control "
+				    "character");
 		k += sizeof "X-IDENTITY-HEADER: ";
 		if ((url = mi_url(c, ep, "", "2019-08-01")) == NULL ||
 		    (hbuf = malloc(k)) == NULL) {
 			free(url);
-			return fail(111, err, errlen, "out of memory");
+			return cred_fail(111, err, errlen, "out of memory");
 		}
 		snprintf(hbuf, k, "X-IDENTITY-HEADER: %s", idh);
 		hdr[0] = hbuf;
 		rq.url = url;
-		rc = fetch(c->hshort, &rq, &rs, TRIES);
+		rc = cred_fetch(c->hshort, &rq, &rs, TRIES);
 		rc = token_response(rc, &rs, what, g, err, errlen);
-		resp_wipe_free(&rs);
+		cred_resp_wipe_free(&rs);
 		free(url);
-		wipe_free(hbuf);
+		cred_wipe_free(hbuf);
 		return rc;
 	}
-	note(n, "App Service (%s unset)", ep == NULL ? "IDENTITY_ENDPOINT" :
-	    "IDENTITY_HEADER");
+	cred_note(n, "App Service (%s unset)",
+	    ep == NULL ? "IDENTITY_ENDPOINT" : "IDENTITY_HEADER");
 
 	what = "managed identity (IMDS)";
 	if (pod == NULL)
@@ -1137,14 +964,14 @@ src_managed(struct aztoken_chain *c, struct got *g, struct notes *n,
 	if (!plain(pod, "?#") || (strncasecmp(pod, "http://", 7) != 0 &&
 	    strncasecmp(pod, "https://", 8) != 0) || strlen(pod) >=
 	    sizeof base)
-		return fail(100, err, errlen, "bad "
+		return cred_fail(100, err, errlen, "bad "
 		    "AZURE_POD_IDENTITY_AUTHORITY_HOST");
 	snprintf(base, sizeof base, "%s", pod);
 	for (k = strlen(base); k > 0 && base[k - 1] == '/'; k--)
 		base[k - 1] = '\0';
 	if ((url = mi_url(c, base, "/metadata/identity/oauth2/token",
 	    "2018-02-01")) == NULL)
-		return fail(111, err, errlen, "out of memory");
+		return cred_fail(111, err, errlen, "out of memory");
 	hdr[0] = "Metadata: true";
 	rq.url = url;
 	/*
@@ -1156,13 +983,13 @@ src_managed(struct aztoken_chain *c, struct got *g, struct notes *n,
 	for (attempt = 1;; attempt++) {
 		rc = http_do(c->hshort, &rq, &rs);
 		if (rc < 0 && attempt == 1) {
-			note(n, "IMDS (unreachable: %s)", rs.err);
+			cred_note(n, "IMDS (unreachable: %s)", rs.err);
 			rc = SKIP;
 			break;
 		}
 		if (rc == 0 && (rs.status == 400 || rs.status == 403)) {
 			error_code(&rs, code, sizeof code);
-			note(n, "IMDS (%ld%s)", rs.status, code);
+			cred_note(n, "IMDS (%ld%s)", rs.status, code);
 			rc = SKIP;
 			break;
 		}
@@ -1176,10 +1003,10 @@ src_managed(struct aztoken_chain *c, struct got *g, struct notes *n,
 			rc = token_response(rc, &rs, what, g, err, errlen);
 			break;
 		}
-		resp_wipe_free(&rs);
-		http_backoff(attempt, BACKOFF_MS, BACKOFF_MAX_MS);
+		cred_resp_wipe_free(&rs);
+		http_backoff(attempt, CRED_BACKOFF_MS, CRED_BACKOFF_MAX_MS);
 	}
-	resp_wipe_free(&rs);
+	cred_resp_wipe_free(&rs);
 	free(url);
 	return rc;
 }
@@ -1277,7 +1104,7 @@ drain(int fd, struct buf *b, size_t max, int *full)
 
 /* Source c: the Azure CLI. */
 static int
-src_cli(struct aztoken_chain *c, struct got *g, struct notes *n,
+src_cli(struct aztoken_chain *c, struct got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	static const char what[] = "Azure CLI";
@@ -1297,7 +1124,7 @@ src_cli(struct aztoken_chain *c, struct got *g, struct notes *n,
 	pid_t pid, w;
 
 	if ((az = find_az(c->env[E_PATH])) == NULL) {
-		note(n, "Azure CLI (az not on PATH)");
+		cred_note(n, "Azure CLI (az not on PATH)");
 		return SKIP;
 	}
 	memset(&out, 0, sizeof out);
@@ -1308,8 +1135,8 @@ src_cli(struct aztoken_chain *c, struct got *g, struct notes *n,
 	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
 	    (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
 	    (pid = fork()) < 0) {
-		rc = fail(111, err, errlen, "%s: unable to run %s: %s", what,
-		    az, strerror(errno));
+		rc = cred_fail(111, err, errlen, "%s: unable to run %s: %s",
+		    what, az, strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
@@ -1369,24 +1196,24 @@ src_cli(struct aztoken_chain *c, struct got *g, struct notes *n,
 			;
 	}
 	if (w != pid)
-		rc = fail(111, err, errlen, "%s: unable to wait for az: %s",
-		    what, strerror(errno));
+		rc = cred_fail(111, err, errlen,
+		    "%s: unable to wait for az: %s", what, strerror(errno));
 	else if (timed_out)
-		rc = fail(111, err, errlen, "%s: az did not finish in %d s",
-		    what, c->cli_timeout);
+		rc = cred_fail(111, err, errlen,
+		    "%s: az did not finish in %d s", what, c->cli_timeout);
 	else if (full)
-		rc = fail(111, err, errlen, "%s: az wrote too much", what);
+		rc = cred_fail(111, err, errlen, "%s: az wrote too much", what);
 	else if (out.oom || errs.oom)
-		rc = fail(111, err, errlen, "out of memory");
+		rc = cred_fail(111, err, errlen, "out of memory");
 	else if (WIFSIGNALED(st))
-		rc = fail(111, err, errlen, "%s: az was killed by signal %d",
-		    what, WTERMSIG(st));
+		rc = cred_fail(111, err, errlen,
+		    "%s: az was killed by signal %d", what, WTERMSIG(st));
 	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		e = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 		cli_reason(errs.p != NULL ? errs.p : "", reason,
 		    sizeof reason);
-		rc = fail(100, err, errlen, "%s: az exited %d%s%s", what, e,
-		    *reason ? ": " : "", reason);
+		rc = cred_fail(100, err, errlen, "%s: az exited %d%s%s", what,
+		    e, *reason ? ": " : "", reason);
 	} else
 		rc = token_answer(out.p, out.len, 1, time(NULL), what, g, err,
 		    errlen);
@@ -1410,7 +1237,7 @@ out:
 }
 
 typedef int (*source_fn)(struct aztoken_chain *, struct got *,
-    struct notes *, char *, size_t);
+    struct cred_notes *, char *, size_t);
 
 static const source_fn sources[] = {
 	src_principal, src_managed, src_cli,
@@ -1419,7 +1246,7 @@ static const source_fn sources[] = {
 static int
 run_chain(struct aztoken_chain *c, struct got *g, char *err, size_t errlen)
 {
-	struct notes n;
+	struct cred_notes n;
 	size_t i;
 	int rc;
 
@@ -1430,7 +1257,7 @@ run_chain(struct aztoken_chain *c, struct got *g, char *err, size_t errlen)
 		if ((rc = sources[i](c, g, &n, err, errlen)) != SKIP)
 			return rc;
 	}
-	return fail(100, err, errlen, "no Azure AD token source applies; "
+	return cred_fail(100, err, errlen, "no Azure AD token source applies; "
 	    "tried %s", n.buf);
 }
 
@@ -1453,7 +1280,7 @@ aztoken_get_expiry(struct aztoken_chain *c, char *tok, size_t toklen,
 		rc = run_chain(c, &g, err, errlen);
 		now = time(NULL);
 		if (rc == 0) {
-			wipe_free(c->tok);
+			cred_wipe_free(c->tok);
 			c->tok = g.tok;
 			c->expires = g.expires;
 			memcpy(c->source, g.source, sizeof c->source);
@@ -1473,7 +1300,7 @@ aztoken_get_expiry(struct aztoken_chain *c, char *tok, size_t toklen,
 		}
 	}
 	if ((k = strlen(c->tok)) >= toklen)
-		rc = fail(100, err, errlen, "the access token from %s is "
+		rc = cred_fail(100, err, errlen, "the access token from %s is "
 		    "longer than %zu bytes", c->source, toklen > 0 ?
 		    toklen - 1 : 0);
 	else {
@@ -1499,7 +1326,7 @@ void
 aztoken_expire(struct aztoken_chain *c)
 {
 	pthread_mutex_lock(&c->mu);
-	wipe_free(c->tok);
+	cred_wipe_free(c->tok);
 	c->tok = NULL;
 	pthread_mutex_unlock(&c->mu);
 }
@@ -1566,11 +1393,11 @@ aztoken_free(struct aztoken_chain *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < E_N; i++)
-		wipe_free(c->env[i]);
+		cred_wipe_free(c->env[i]);
 	for (i = 0; c->envp != NULL && c->envp[i] != NULL; i++)
-		wipe_free(c->envp[i]);
+		cred_wipe_free(c->envp[i]);
 	free(c->envp);
-	wipe_free(c->tok);
+	cred_wipe_free(c->tok);
 	http_free(c->hown);
 	http_free(c->hshort);
 	pthread_mutex_destroy(&c->mu);

@@ -60,16 +60,14 @@
 
 #include "enc.h"
 #include "gcpauth.h"
+#include "cred.h"
 #include "http.h"
 
 #define TRIES		3	/* attempts of a network request */
-#define BACKOFF_MS	200
-#define BACKOFF_MAX_MS	2000
 #define FILE_MAX	(64 * 1024)
 #define ANSWER_MAX	(256 * 1024)
 #define TOKEN_MAX	(64 * 1024)
 #define EMAIL_MAX	254
-#define REFRESH_MAX_S	300	/* most lead time of a refresh */
 #define RETRY_AFTER_S	10	/* wait after a failed refresh */
 #define SIG_MAX		512	/* bytes of an RSA-4096 signature */
 
@@ -328,113 +326,10 @@ struct got {
 	char	source[256];
 };
 
-/* Skip notes of the sources tried, for the "no credentials" message. */
-struct notes {
-	char	buf[1024];
-	size_t	len;
-};
-
-static void note(struct notes *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(int, char *, size_t, const char *, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-note(struct notes *n, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (n->len >= sizeof n->buf - 1)
-		return;
-	if (n->len > 0) {
-		k = snprintf(n->buf + n->len, sizeof n->buf - n->len, ", ");
-		n->len += (size_t)k;
-		if (n->len >= sizeof n->buf - 1)
-			return;
-	}
-	va_start(ap, fmt);
-	k = vsnprintf(n->buf + n->len, sizeof n->buf - n->len, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		n->len += (size_t)k;
-	if (n->len > sizeof n->buf - 1)
-		n->len = sizeof n->buf - 1;
-}
-
-static int
-fail(int code, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-/*
- * Reads a small file whole into a malloc'd string (*len bytes and a NUL).
- * Returns 0, or an errno value (EFBIG when longer than max).
- */
-static int
-slurp(const char *path, size_t max, char **out, size_t *lenp)
-{
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno;
-	if ((buf = malloc(max + 1)) == NULL) {
-		close(fd);
-		return ENOMEM;
-	}
-	for (;;) {
-		n = read(fd, buf + len, max + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len > max)
-			break;
-	}
-	e = n < 0 ? errno : len > max ? EFBIG : 0;
-	close(fd);
-	if (e != 0) {
-		explicit_bzero(buf, len);
-		free(buf);
-		return e;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*lenp = len;
-	return 0;
-}
-
 time_t
 gcptoken_refresh_at(time_t fetched, time_t expires)
 {
-	time_t life, margin;
-
-	life = expires - fetched;
-	if (life <= 0)
-		return fetched;
-	margin = life / 2;
-	if (margin > REFRESH_MAX_S)
-		margin = REFRESH_MAX_S;
-	return expires - margin;
+	return cred_refresh_at(fetched, expires);
 }
 
 /* 1 if s is a non-empty run of printable ASCII without blanks and
@@ -528,68 +423,6 @@ host_ok(const char *h)
 }
 
 /*
- * Sends rq up to tries times while the outcome is temporary, backing off
- * between tries. Returns what the last http_do returned, rs filled.
- */
-static int
-fetch(struct http *h, const struct http_req *rq, struct http_resp *rs,
-    int tries)
-{
-	int attempt, rc;
-
-	for (attempt = 1;; attempt++) {
-		rc = http_do(h, rq, rs);
-		if (!http_temporary(rc, rs) || attempt >= tries)
-			return rc;
-		http_resp_free(rs);
-		http_backoff(attempt, BACKOFF_MS, BACKOFF_MAX_MS);
-	}
-}
-
-static void
-resp_wipe_free(struct http_resp *rs)
-{
-	if (rs->body != NULL)
-		explicit_bzero(rs->body, rs->body_len);
-	http_resp_free(rs);
-}
-
-/* A number from JSON: an integer, or a string of 1 to 18 digits. */
-static int
-json_num(json_t *v, long long *out)
-{
-	const char *s;
-	size_t k;
-
-	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
-		return 0;
-	}
-	if (json_is_real(v) && json_real_value(v) >= 0 &&
-	    json_real_value(v) < 1e15) {
-		*out = (long long)json_real_value(v);
-		return 0;
-	}
-	if ((s = json_string_value(v)) == NULL || (k = strlen(s)) == 0 ||
-	    k > 18 || strspn(s, "0123456789") != k)
-		return -1;
-	*out = strtoll(s, NULL, 10);
-	return 0;
-}
-
-/* Overwrites a string member of j, whose memory jansson frees without
- * clearing. */
-static void
-json_wipe(json_t *j, const char *key)
-{
-	json_t *v = json_object_get(j, key);
-
-	if (v != NULL && json_is_string(v))
-		explicit_bzero((char *)json_string_value(v),
-		    json_string_length(v));
-}
-
-/*
  * Reads a token answer (see the head of the file) from body[0..len),
  * which arrived at now, into g. Returns 0, or 111 for an answer that is
  * not a token.
@@ -605,44 +438,46 @@ token_answer(const char *body, size_t len, time_t now, const char *what,
 	int rc = 111;
 
 	if (body == NULL || len == 0)
-		return fail(111, err, errlen, "%s: empty answer", what);
+		return cred_fail(111, err, errlen, "%s: empty answer", what);
 	if ((j = json_loadb(body, len, 0, &je)) == NULL)
-		return fail(111, err, errlen, "%s: answer is not JSON (line "
-		    "%d)", what, je.line);
+		return cred_fail(111, err, errlen,
+		    "%s: answer is not JSON (line %d)", what, je.line);
 	if (!json_is_object(j)) {
-		fail(111, err, errlen, "%s: answer is not a JSON object",
+		cred_fail(111, err, errlen, "%s: answer is not a JSON object",
 		    what);
 		goto out;
 	}
 	tok = json_string_value(json_object_get(j, "access_token"));
 	if (tok == NULL || *tok == '\0') {
-		fail(111, err, errlen, "%s: answer lacks access_token", what);
-		goto out;
-	}
-	if (strlen(tok) > TOKEN_MAX || !plain(tok, "")) {
-		fail(111, err, errlen, "%s: access_token is not a token",
+		cred_fail(111, err, errlen, "%s: answer lacks access_token",
 		    what);
 		goto out;
 	}
-	if (json_num(json_object_get(j, "expires_in"), &v) < 0) {
-		fail(111, err, errlen, "%s: answer lacks expires_in", what);
+	if (strlen(tok) > TOKEN_MAX || !plain(tok, "")) {
+		cred_fail(111, err, errlen, "%s: access_token is not a token",
+		    what);
+		goto out;
+	}
+	if (cred_json_num(json_object_get(j, "expires_in"), &v) < 0) {
+		cred_fail(111, err, errlen, "%s: answer lacks expires_in",
+		    what);
 		goto out;
 	}
 	if (v <= 0 || v > 10 * 365 * 86400LL) {
-		fail(111, err, errlen, "%s: expires_in is out of range",
+		cred_fail(111, err, errlen, "%s: expires_in is out of range",
 		    what);
 		goto out;
 	}
 	if ((g->tok = strdup(tok)) == NULL) {
-		fail(111, err, errlen, "out of memory");
+		cred_fail(111, err, errlen, "out of memory");
 		goto out;
 	}
 	g->expires = now + (time_t)v;
 	rc = 0;
 out:
-	json_wipe(j, "access_token");
-	json_wipe(j, "id_token");
-	json_wipe(j, "refresh_token");
+	cred_json_wipe(j, "access_token");
+	cred_json_wipe(j, "id_token");
+	cred_json_wipe(j, "refresh_token");
 	json_decref(j);
 	return rc;
 }
@@ -701,7 +536,7 @@ error_code(const struct http_resp *rs, char *code, size_t n)
 	json_decref(j);
 }
 
-/* The outcome of a token request that fetch() finished. */
+/* The outcome of a token request that cred_fetch() finished. */
 static int
 token_response(int rc, struct http_resp *rs, const char *what,
     struct got *g, char *err, size_t errlen)
@@ -709,14 +544,15 @@ token_response(int rc, struct http_resp *rs, const char *what,
 	char code[256];
 
 	if (rc < 0)
-		return fail(111, err, errlen, "%s: %s", what, rs->err);
+		return cred_fail(111, err, errlen, "%s: %s", what, rs->err);
 	if (rs->status != 200) {
 		error_code(rs, code, sizeof code);
-		return fail(http_temporary(rc, rs) ? 111 : 100, err, errlen,
-		    "%s: %ld%s", what, rs->status, code);
+		return cred_fail(http_temporary(rc, rs) ? 111 : 100, err,
+		    errlen, "%s: %ld%s", what, rs->status, code);
 	}
 	if (rs->truncated)
-		return fail(111, err, errlen, "%s: oversized answer", what);
+		return cred_fail(111, err, errlen, "%s: oversized answer",
+		    what);
 	return token_answer(rs->body, rs->body_len, time(NULL), what, g,
 	    err, errlen);
 }
@@ -742,9 +578,9 @@ post_form(struct gcptoken_chain *c, const char *url, const char *body,
 	rq.body_len = strlen(body);
 	rq.body_fd = -1;
 	rq.max_body = ANSWER_MAX;
-	rc = fetch(c->h, &rq, &rs, TRIES);
+	rc = cred_fetch(c->h, &rq, &rs, TRIES);
 	rc = token_response(rc, &rs, what, g, err, errlen);
-	resp_wipe_free(&rs);
+	cred_resp_wipe_free(&rs);
 	return rc;
 }
 
@@ -790,8 +626,9 @@ token_uri(json_t *j, const char *file, char *err, size_t errlen)
 	if (v == NULL || json_is_null(v))
 		return GCPAUTH_TOKEN_URI;
 	if ((u = json_string_value(v)) == NULL || !url_safe(u)) {
-		fail(100, err, errlen, "%s: token_uri must be https, or http "
-		    "to a loopback address", file);
+		cred_fail(100, err, errlen,
+		    "%s: token_uri must be https, or http to a loopback "
+		    "address", file);
 		return NULL;
 	}
 	return u;
@@ -813,17 +650,17 @@ service_account(struct gcptoken_chain *c, json_t *j, const char *lead,
 	int rc;
 
 	if (email == NULL || pem == NULL)
-		return fail(100, err, errlen, "%s: service account key lacks "
-		    "%s", file, email == NULL ? "client_email" :
-		    "private_key");
+		return cred_fail(100, err, errlen,
+		    "%s: service account key lacks %s", file,
+		    email == NULL ? "client_email" : "private_key");
 	if (strlen(email) > EMAIL_MAX || !plain(email, "\"'\\"))
-		return fail(100, err, errlen, "%s: client_email is not an "
+		return cred_fail(100, err, errlen, "%s: client_email is not an "
 		    "email address", file);
 	v = json_object_get(j, "private_key_id");
 	if ((v != NULL && !json_is_string(v) && !json_is_null(v)) ||
 	    (kid != NULL && (strlen(kid) > 256 || !plain(kid, ""))))
-		return fail(100, err, errlen, "%s: private_key_id is not a "
-		    "key id", file);
+		return cred_fail(100, err, errlen,
+		    "%s: private_key_id is not a key id", file);
 	if ((uri = token_uri(j, file, err, errlen)) == NULL)
 		return 100;
 	snprintf(tail, sizeof tail, " (service account %s)", email);
@@ -831,20 +668,20 @@ service_account(struct gcptoken_chain *c, json_t *j, const char *lead,
 	if (gcpauth_jwt(email, kid, pem, uri, GCPAUTH_SCOPE, time(NULL),
 	    &jwt) < 0) {
 		if (errno == ENOMEM)
-			return fail(111, err, errlen, "out of memory");
-		return fail(100, err, errlen, "%s: private_key is not an RSA "
-		    "private key in PEM", file);
+			return cred_fail(111, err, errlen, "out of memory");
+		return cred_fail(100, err, errlen,
+		    "%s: private_key is not an RSA private key in PEM", file);
 	}
 	k = strlen(jwt) + sizeof "grant_type=" JWT_GRANT "&assertion=";
 	if ((body = malloc(k)) == NULL) {
-		wipe_free(jwt);
-		return fail(111, err, errlen, "out of memory");
+		cred_wipe_free(jwt);
+		return cred_fail(111, err, errlen, "out of memory");
 	}
 	/* The JWT is base64url and dots: nothing to escape. */
 	snprintf(body, k, "grant_type=%s&assertion=%s", JWT_GRANT, jwt);
 	rc = post_form(c, uri, body, g->source, g, err, errlen);
-	wipe_free(jwt);
-	wipe_free(body);
+	cred_wipe_free(jwt);
+	cred_wipe_free(body);
 	return rc;
 }
 
@@ -865,8 +702,8 @@ authorized_user(struct gcptoken_chain *c, json_t *j, const char *lead,
 
 	for (i = 0; i < 3; i++)
 		if (member(j, need[i]) == NULL)
-			return fail(100, err, errlen, "%s: authorized user "
-			    "lacks %s", file, need[i]);
+			return cred_fail(100, err, errlen,
+			    "%s: authorized user lacks %s", file, need[i]);
 	if ((uri = token_uri(j, file, err, errlen)) == NULL)
 		return 100;
 	path_name(g->source, sizeof g->source, lead, path,
@@ -874,13 +711,13 @@ authorized_user(struct gcptoken_chain *c, json_t *j, const char *lead,
 	k = 128;
 	for (i = 0; i < 3; i++) {
 		if ((e[i] = http_escape(member(j, need[i]), 0)) == NULL) {
-			rc = fail(111, err, errlen, "out of memory");
+			rc = cred_fail(111, err, errlen, "out of memory");
 			goto out;
 		}
 		k += strlen(e[i]);
 	}
 	if ((body = malloc(k)) == NULL) {
-		rc = fail(111, err, errlen, "out of memory");
+		rc = cred_fail(111, err, errlen, "out of memory");
 		goto out;
 	}
 	snprintf(body, k, "grant_type=refresh_token&client_id=%s"
@@ -888,8 +725,8 @@ authorized_user(struct gcptoken_chain *c, json_t *j, const char *lead,
 	rc = post_form(c, uri, body, g->source, g, err, errlen);
 out:
 	for (i = 0; i < 3; i++)
-		wipe_free(e[i]);
-	wipe_free(body);
+		cred_wipe_free(e[i]);
+	cred_wipe_free(body);
 	return rc;
 }
 
@@ -899,7 +736,7 @@ out:
  */
 static int
 from_file(struct gcptoken_chain *c, const char *lead, const char *path,
-    int must, struct got *g, struct notes *n, char *err, size_t errlen)
+    int must, struct got *g, struct cred_notes *n, char *err, size_t errlen)
 {
 	char file[1024], *text = NULL;
 	const char *type;
@@ -908,51 +745,52 @@ from_file(struct gcptoken_chain *c, const char *lead, const char *path,
 	size_t len = 0;
 	int e, rc;
 
-	if ((e = slurp(path, FILE_MAX, &text, &len)) != 0) {
+	if ((e = cred_slurp(path, FILE_MAX, &text, &len)) != 0) {
 		if (!must && (e == ENOENT || e == ENOTDIR)) {
-			note(n, "%s %s (absent)", lead, path);
+			cred_note(n, "%s %s (absent)", lead, path);
 			return SKIP;
 		}
-		return fail(e == ENOMEM ? 111 : 100, err, errlen, "unable to "
-		    "read %s %s: %s", lead, path, e == EFBIG ?
-		    "longer than 64 KiB" : strerror(e));
+		return cred_fail(e == ENOMEM ? 111 : 100, err, errlen,
+		    "unable to read %s %s: %s", lead, path,
+		    e == EFBIG ? "longer than 64 KiB" : strerror(e));
 	}
 	snprintf(file, sizeof file, "%s %s", lead, path);
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	explicit_bzero(text, len);
 	free(text);
 	if (j == NULL)
-		return fail(100, err, errlen, "%s: not JSON (line %d)", file,
-		    je.line);
+		return cred_fail(100, err, errlen, "%s: not JSON (line %d)",
+		    file, je.line);
 	if (!json_is_object(j)) {
-		rc = fail(100, err, errlen, "%s: not a JSON object", file);
+		rc = cred_fail(100, err, errlen, "%s: not a JSON object", file);
 		goto out;
 	}
 	if ((type = member(j, "type")) == NULL)
-		rc = fail(100, err, errlen, "%s: no \"type\"", file);
+		rc = cred_fail(100, err, errlen, "%s: no \"type\"", file);
 	else if (strcmp(type, "service_account") == 0)
 		rc = service_account(c, j, lead, path, file, g, err, errlen);
 	else if (strcmp(type, "authorized_user") == 0)
 		rc = authorized_user(c, j, lead, path, file, g, err, errlen);
 	else
-		rc = fail(100, err, errlen, "%s: credentials of type \"%s\" "
-		    "are not supported", file, strlen(type) <= 64 &&
-		    strspn(type, "abcdefghijklmnopqrstuvwxyz_") ==
-		    strlen(type) ? type : "?");
+		rc = cred_fail(100, err, errlen,
+		    "%s: credentials of type \"%s\" are not supported", file,
+		    strlen(type) <= 64 && strspn(type,
+		    "abcdefghijklmnopqrstuvwxyz_") == strlen(type) ? type
+		    : "?");
 out:
-	json_wipe(j, "private_key");
-	json_wipe(j, "client_secret");
-	json_wipe(j, "refresh_token");
+	cred_json_wipe(j, "private_key");
+	cred_json_wipe(j, "client_secret");
+	cred_json_wipe(j, "refresh_token");
 	json_decref(j);
 	return rc;
 }
 
 static int
-src_env(struct gcptoken_chain *c, struct got *g, struct notes *n, char *err,
-    size_t errlen)
+src_env(struct gcptoken_chain *c, struct got *g, struct cred_notes *n,
+    char *err, size_t errlen)
 {
 	if (c->env[E_GAC] == NULL) {
-		note(n, "GOOGLE_APPLICATION_CREDENTIALS (unset)");
+		cred_note(n, "GOOGLE_APPLICATION_CREDENTIALS (unset)");
 		return SKIP;
 	}
 	return from_file(c, "GOOGLE_APPLICATION_CREDENTIALS file",
@@ -960,11 +798,11 @@ src_env(struct gcptoken_chain *c, struct got *g, struct notes *n, char *err,
 }
 
 static int
-src_gcloud(struct gcptoken_chain *c, struct got *g, struct notes *n,
+src_gcloud(struct gcptoken_chain *c, struct got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	if (c->adc_file == NULL) {
-		note(n, "gcloud ADC file (no HOME)");
+		cred_note(n, "gcloud ADC file (no HOME)");
 		return SKIP;
 	}
 	return from_file(c, "gcloud ADC file", c->adc_file, 0, g, n, err,
@@ -973,7 +811,7 @@ src_gcloud(struct gcptoken_chain *c, struct got *g, struct notes *n,
 
 /* Source 3: the metadata server. */
 static int
-src_metadata(struct gcptoken_chain *c, struct got *g, struct notes *n,
+src_metadata(struct gcptoken_chain *c, struct got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	const char *host = c->env[E_META_HOST] ? c->env[E_META_HOST] :
@@ -986,7 +824,7 @@ src_metadata(struct gcptoken_chain *c, struct got *g, struct notes *n,
 	int rc, attempt;
 
 	if (strlen(host) > 200 || !host_ok(host))
-		return fail(100, err, errlen, "GCE_METADATA_HOST is not "
+		return cred_fail(100, err, errlen, "GCE_METADATA_HOST is not "
 		    "host[:port]");
 	snprintf(url, sizeof url, "http://%s" META_PATH, host);
 	snprintf(what, sizeof what, "GCE metadata server %s", host);
@@ -1005,27 +843,27 @@ src_metadata(struct gcptoken_chain *c, struct got *g, struct notes *n,
 	for (attempt = 1;; attempt++) {
 		rc = http_do(c->hshort, &rq, &rs);
 		if (rc < 0 && attempt == 1) {
-			note(n, "%s (unreachable: %s)", what, rs.err);
+			cred_note(n, "%s (unreachable: %s)", what, rs.err);
 			rc = SKIP;
 			break;
 		}
 		flavor = rc == 0 ? rs.hdr[0] : NULL;
 		if (rc == 0 && (flavor == NULL || strcmp(flavor, "Google") !=
 		    0)) {
-			note(n, "%s (%ld without Metadata-Flavor: Google)",
+			cred_note(n, "%s (%ld without Metadata-Flavor: Google)",
 			    what, rs.status);
 			rc = SKIP;
 			break;
 		}
 		if (rc == 0 && rs.status == 404) {
-			note(n, "%s (no service account: 404)", what);
+			cred_note(n, "%s (no service account: 404)", what);
 			rc = SKIP;
 			break;
 		}
 		if (rc == 0 && rs.status == 200) {
 			if (rs.truncated)
-				rc = fail(111, err, errlen, "%s: oversized "
-				    "answer", what);
+				rc = cred_fail(111, err, errlen,
+				    "%s: oversized answer", what);
 			else
 				rc = token_answer(rs.body, rs.body_len,
 				    time(NULL), what, g, err, errlen);
@@ -1035,17 +873,17 @@ src_metadata(struct gcptoken_chain *c, struct got *g, struct notes *n,
 			rc = token_response(rc, &rs, what, g, err, errlen);
 			break;
 		}
-		resp_wipe_free(&rs);
-		http_backoff(attempt, BACKOFF_MS, BACKOFF_MAX_MS);
+		cred_resp_wipe_free(&rs);
+		http_backoff(attempt, CRED_BACKOFF_MS, CRED_BACKOFF_MAX_MS);
 	}
-	resp_wipe_free(&rs);
+	cred_resp_wipe_free(&rs);
 	if (rc == 0)
 		snprintf(g->source, sizeof g->source, "%s", what);
 	return rc;
 }
 
 typedef int (*source_fn)(struct gcptoken_chain *, struct got *,
-    struct notes *, char *, size_t);
+    struct cred_notes *, char *, size_t);
 
 static const source_fn sources[] = {
 	src_env, src_gcloud, src_metadata,
@@ -1054,7 +892,7 @@ static const source_fn sources[] = {
 static int
 run_chain(struct gcptoken_chain *c, struct got *g, char *err, size_t errlen)
 {
-	struct notes n;
+	struct cred_notes n;
 	size_t i;
 	int rc;
 
@@ -1064,13 +902,13 @@ run_chain(struct gcptoken_chain *c, struct got *g, char *err, size_t errlen)
 		memset(g, 0, sizeof *g);
 		if ((rc = sources[i](c, g, &n, err, errlen)) != SKIP) {
 			if (rc != 0) {
-				wipe_free(g->tok);
+				cred_wipe_free(g->tok);
 				g->tok = NULL;
 			}
 			return rc;
 		}
 	}
-	return fail(100, err, errlen, "no credentials found; tried %s",
+	return cred_fail(100, err, errlen, "no credentials found; tried %s",
 	    n.buf);
 }
 
@@ -1093,7 +931,7 @@ gcptoken_get_expiry(struct gcptoken_chain *c, char *tok, size_t toklen,
 		rc = run_chain(c, &g, err, errlen);
 		now = time(NULL);
 		if (rc == 0) {
-			wipe_free(c->tok);
+			cred_wipe_free(c->tok);
 			c->tok = g.tok;
 			c->expires = g.expires;
 			memcpy(c->source, g.source, sizeof c->source);
@@ -1113,7 +951,7 @@ gcptoken_get_expiry(struct gcptoken_chain *c, char *tok, size_t toklen,
 		}
 	}
 	if ((k = strlen(c->tok)) >= toklen)
-		rc = fail(100, err, errlen, "the access token from %s is "
+		rc = cred_fail(100, err, errlen, "the access token from %s is "
 		    "longer than %zu bytes", c->source, toklen > 0 ?
 		    toklen - 1 : 0);
 	else {
@@ -1139,7 +977,7 @@ void
 gcptoken_expire(struct gcptoken_chain *c)
 {
 	pthread_mutex_lock(&c->mu);
-	wipe_free(c->tok);
+	cred_wipe_free(c->tok);
 	c->tok = NULL;
 	pthread_mutex_unlock(&c->mu);
 }
@@ -1222,7 +1060,7 @@ gcptoken_free(struct gcptoken_chain *c)
 	for (i = 0; i < E_N; i++)
 		free(c->env[i]);
 	free(c->adc_file);
-	wipe_free(c->tok);
+	cred_wipe_free(c->tok);
 	http_free(c->hown);
 	http_free(c->hshort);
 	pthread_mutex_destroy(&c->mu);

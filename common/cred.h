@@ -1,0 +1,56 @@
+/*
+ * cred: what the credential chains (awscred, azauth, gcpauth) share:
+ * notes of the sources tried, one-line failures, wiping secrets, reading
+ * small files, the refresh rule, and fetching with a few tries.
+ */
+#ifndef CRED_H
+#define CRED_H
+
+#include <stddef.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "http.h"
+
+#define CRED_BACKOFF_MS		200
+#define CRED_BACKOFF_MAX_MS	2000
+#define CRED_REFRESH_MAX_S	300	/* most lead time of a refresh */
+
+/* Notes of the sources tried, for the "no source applies" message. */
+struct cred_notes {
+	char	buf[1024];
+	size_t	len;
+};
+
+/* Adds ", " and a note (cut at the buffer's end). */
+void cred_note(struct cred_notes *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Writes the message into err and returns code. */
+int cred_fail(int code, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Wipes and frees a secret string (NULL is fine). */
+void cred_wipe_free(char *s);
+/* Wipes a response body, then frees the response. */
+void cred_resp_wipe_free(struct http_resp *rs);
+/* Wipes the string member key of j, if any. */
+void cred_json_wipe(json_t *j, const char *key);
+/* Removes trailing blanks and newlines in place. */
+void cred_rtrim(char *s);
+/*
+ * Reads a small file whole into a malloc'd string (and its length into
+ * *lenp unless NULL). Returns 0, or an errno value (EFBIG when longer than
+ * max). cred_slurp_trimmed also drops trailing blanks and newlines.
+ */
+int cred_slurp(const char *path, size_t max, char **out, size_t *lenp);
+int cred_slurp_trimmed(const char *path, size_t max, char **out);
+/* A JSON number, or a string of digits, into *out: 0, or -1. */
+int cred_json_num(json_t *v, long long *out);
+/* When credentials fetched at fetched and expiring at expires are
+ * fetched again: min(5 min, half their lifetime) before the end. */
+time_t cred_refresh_at(time_t fetched, time_t expires);
+/* http_do, up to tries times while the outcome is temporary, backing
+ * off between tries. */
+int cred_fetch(struct http *h, const struct http_req *rq,
+    struct http_resp *rs, int tries);
+
+#endif
