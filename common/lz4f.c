@@ -29,7 +29,8 @@ static const LZ4F_preferences_t prefs = {
 static int
 flush_out(struct lz4f_enc *e, size_t n)
 {
-	if (fsx_write_all(e->fd, e->buf, n) < 0)
+	if (e->outfn != NULL ? e->outfn(e->outctx, e->buf, n) :
+	    fsx_write_all(e->fd, e->buf, n))
 		return -1;
 	e->out += n;
 	return 0;
@@ -38,11 +39,19 @@ flush_out(struct lz4f_enc *e, size_t n)
 int
 lz4f_enc_begin(struct lz4f_enc *e, int fd)
 {
+	return lz4f_enc_begin_fn(e, NULL, NULL, fd);
+}
+
+int
+lz4f_enc_begin_fn(struct lz4f_enc *e, lz4f_out outfn, void *outctx, int fd)
+{
 	LZ4F_cctx *c;
 	size_t r;
 
 	memset(e, 0, sizeof *e);
 	e->fd = fd;
+	e->outfn = outfn;
+	e->outctx = outctx;
 	if (LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION))) {
 		errno = ENOMEM;
 		return -1;

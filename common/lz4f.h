@@ -14,10 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Where an encoder's output goes instead of a descriptor: 0 or -1. */
+typedef int (*lz4f_out)(void *ctx, const void *p, size_t n);
+
 /* Encoder: compresses a stream into one frame written to fd. */
 struct lz4f_enc {
 	void		*cctx;
 	int		fd;
+	lz4f_out	outfn;		/* if set, output goes here */
+	void		*outctx;
 	unsigned char	*buf;
 	size_t		cap, len;	/* pending uncompressed input */
 	uint64_t	in, out;	/* bytes consumed and written */
@@ -25,6 +30,9 @@ struct lz4f_enc {
 
 /* Each returns 0, or -1 with errno set (EIO for a library failure). */
 int lz4f_enc_begin(struct lz4f_enc *e, int fd);
+/* The same, writing through outfn (fd unused) when outfn is not NULL. */
+int lz4f_enc_begin_fn(struct lz4f_enc *e, lz4f_out outfn, void *outctx,
+    int fd);
 int lz4f_enc_write(struct lz4f_enc *e, const void *p, size_t n);
 int lz4f_enc_end(struct lz4f_enc *e);	/* end mark, checksum; frees */
 void lz4f_enc_free(struct lz4f_enc *e);	/* abandons the frame */

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "lz4f.h"
 #include "ready.h"
 #include "replica.h"
 #include "ship.h"
@@ -36,30 +38,175 @@ wall_ns(void)
 
 static struct stats st;
 
-/* Uploads one spool object. Returns a BE_* code. */
+/* Merged segments stop growing past this many uncompressed bytes: a
+ * restore holds one segment in memory. */
+#define MERGE_MAX	(32u << 20)
+
+/* A temp file being made from spool objects: merged, re-compressed. */
+struct stage {
+	struct lz4f_enc	enc;
+	uint64_t	seg;		/* bytes of the segment being read */
+	int		failed;		/* the encoder failed (errno) */
+};
+
 static int
-put_one(struct spool *sp, struct backend *b, const struct spool_obj *o)
+stage_sink(void *ctx, const void *p, size_t n)
+{
+	struct stage *sg = ctx;
+
+	sg->seg += n;
+	if (lz4f_enc_write(&sg->enc, p, n) < 0) {
+		sg->failed = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* Decompresses spool file fd into the stage. 0, or -1 with b->err. */
+static int
+stage_add(struct stage *sg, struct backend *b, int fd, const char *rel)
+{
+	struct lz4f_dec d;
+	unsigned char buf[65536];
+	ssize_t r;
+	int rc = 0;
+
+	sg->seg = 0;
+	if (lz4f_dec_init(&d, stage_sink, sg) < 0) {
+		snprintf(b->err, sizeof b->err, "out of memory");
+		return -1;
+	}
+	while (rc == 0 && (r = read(fd, buf, sizeof buf)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(b->err, sizeof b->err, "unable to read spool "
+			    "%s: %s", rel, strerror(errno));
+			rc = -1;
+		} else if (lz4f_dec_push(&d, buf, (size_t)r) < 0)
+			rc = -1;
+	}
+	if (rc == 0 && lz4f_dec_finish(&d) < 0)
+		rc = -1;
+	if (rc < 0 && b->err[0] == '\0')
+		snprintf(b->err, sizeof b->err, sg->failed ?
+		    "unable to write a temp file: %s" : "spool %s: %s",
+		    sg->failed ? strerror(sg->failed) : rel, d.err);
+	lz4f_dec_free(&d);
+	return rc;
+}
+
+/*
+ * Makes one object from v[0..n) (consecutive WAL segments of one index)
+ * in an unlinked temp file: their contents, decompressed, concatenated,
+ * compressed as one frame. Stops early at a gap, at MERGE_MAX, or at a
+ * segment collected meanwhile. Returns the fd with *used and *size set,
+ * -2 if the first object is gone from the spool, or -1 with b->err.
+ */
+static int
+stage_merge(struct spool *sp, struct backend *b, const struct spool_obj *v,
+    size_t n, size_t *used, uint64_t *size)
 {
 	char path[PATH_MAX], rel[NAME_LEN];
+	struct stage sg;
+	struct stat sb;
+	uint64_t total = 0;
+	size_t k;
+	int fd, in;
+
+	*used = 0;
+	memset(&sg, 0, sizeof sg);
+	if ((fd = spool_tmpfile(sp, path)) < 0) {
+		snprintf(b->err, sizeof b->err, "unable to create a temp "
+		    "file in %s/tmp: %s", sp->dir, strerror(errno));
+		return -1;
+	}
+	unlink(path);	/* nothing to clean up after a crash */
+	if (lz4f_enc_begin(&sg.enc, fd) < 0) {
+		snprintf(b->err, sizeof b->err, "unable to start a frame: %s",
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	for (k = 0; k < n; k++) {
+		if (k > 0 && (v[k].n.off != v[0].n.off + total ||
+		    total >= MERGE_MAX))
+			break;
+		spool_path(sp, &v[k].n, path);
+		name_format(&v[k].n, rel);
+		if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			if (errno == ENOENT && k > 0)
+				break;
+			snprintf(b->err, sizeof b->err, "unable to open spool "
+			    "%s: %s", rel, strerror(errno));
+			lz4f_enc_free(&sg.enc);
+			close(fd);
+			return errno == ENOENT ? -2 : -1;
+		}
+		if (stage_add(&sg, b, in, rel) < 0) {
+			close(in);
+			goto fail;
+		}
+		close(in);
+		total += sg.seg;
+	}
+	if (lz4f_enc_end(&sg.enc) < 0 || fstat(fd, &sb) < 0) {
+		snprintf(b->err, sizeof b->err, "unable to write a temp file: "
+		    "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*used = k;
+	*size = (uint64_t)sb.st_size;
+	return fd;
+fail:
+	lz4f_enc_free(&sg.enc);
+	close(fd);
+	return -1;
+}
+
+/*
+ * Uploads v[0], or with merging the run of WAL segments of its index
+ * that follows it, as one object named after v[0]. *used says how many
+ * objects it holds. Returns a BE_* code.
+ */
+static int
+put_run(struct spool *sp, struct backend *b, const struct spool_obj *v,
+    size_t n, int merge, size_t *used)
+{
+	char path[PATH_MAX], rel[NAME_LEN];
+	uint64_t size = v[0].size;
 	int fd, rc;
 
-	spool_path(sp, &o->n, path);
-	name_format(&o->n, rel);
-	errno = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(b->err, sizeof b->err, "unable to open spool %s: %s",
-		    rel, strerror(errno));
-		/* Gone from the spool: collected after every replica had it. */
-		return errno == ENOENT ? BE_NOENT : BE_TEMP;
+	name_format(&v[0].n, rel);
+	*used = 1;
+	if (merge && n > 1) {
+		b->err[0] = '\0';
+		if ((fd = stage_merge(sp, b, v, n, used, &size)) < 0)
+			return fd == -2 ? BE_NOENT : BE_TEMP;
+	} else {
+		spool_path(sp, &v[0].n, path);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			snprintf(b->err, sizeof b->err, "unable to open spool "
+			    "%s: %s", rel, strerror(errno));
+			/* Gone from the spool: collected after every
+			 * replica had it. */
+			return errno == ENOENT ? BE_NOENT : BE_TEMP;
+		}
 	}
-	rc = b->ops->put(b, rel, fd, o->size, o->mtime_ns);
+	/* A merged object is as new as its last segment. */
+	rc = b->ops->put(b, rel, fd, size, v[*used - 1].mtime_ns);
 	close(fd);
 	stats_add(&st, rc == BE_OK ? "put_total" : "put_errors_total", 1);
-	if (rc == BE_OK)
-		stats_add(&st, "put_bytes_total", o->size);
-	if (rc == BE_OK)
-		log_info("shipped %s (%llu bytes)", rel,
-		    (unsigned long long)o->size);
+	if (rc == BE_OK) {
+		stats_add(&st, "put_bytes_total", size);
+		if (*used > 1)
+			log_info("shipped %s (%llu bytes, %zu segments)", rel,
+			    (unsigned long long)size, *used);
+		else
+			log_info("shipped %s (%llu bytes)", rel,
+			    (unsigned long long)size);
+	}
 	return rc;
 }
 
@@ -70,12 +217,12 @@ put_one(struct spool *sp, struct backend *b, const struct spool_obj *o)
  */
 static int
 ship_pass(struct spool *sp, struct backend *b, const char *replica,
-    int *shipped)
+    int merge, int *shipped)
 {
 	char (*gens)[NAME_GEN_LEN + 1];
 	struct spool_ack a;
 	struct spool_list l;
-	size_t ngen, g, i;
+	size_t ngen, g, i, run, used;
 	int rank = -1, rc = BE_OK, r;
 
 	if ((r = spool_ack_read(sp, replica, &a)) < 0) {
@@ -113,7 +260,13 @@ ship_pass(struct spool *sp, struct backend *b, const char *replica,
 					continue;
 				if (spool_ack_covers(&a, 0, 0, o))
 					continue;
-				rc = put_one(sp, b, o);
+				/* A run: this and the segments of its index
+				 * that follow it. */
+				for (run = 1; pass == 0 && i + run < l.n &&
+				    l.v[i + run].n.kind == NAME_WAL &&
+				    l.v[i + run].n.idx == o->n.idx; run++)
+					;
+				rc = put_run(sp, b, o, run, merge, &used);
 				if (rc == BE_NOENT) {
 					/* Collected meanwhile: rescan. */
 					rc = BE_TEMP;
@@ -121,6 +274,8 @@ ship_pass(struct spool *sp, struct backend *b, const char *replica,
 				}
 				if (rc != BE_OK)
 					break;
+				i += used - 1;
+				o = &l.v[i];
 				if (o->n.kind == NAME_WAL) {
 					a.has_wal = 1;
 					a.widx = o->n.idx;
@@ -282,6 +437,35 @@ name_cmp_str(const void *a, const void *b)
 }
 
 /*
+ * 1 if objs (sorted by name) hold spool object n: under its name, or for
+ * a WAL segment merged into an object named after an earlier segment of
+ * its index (the nearest name before it is such a segment).
+ */
+static int
+replica_has(const struct backend_obj *objs, size_t nobj, const struct name *n)
+{
+	struct backend_obj key;
+	struct name m;
+	size_t lo = 0, hi = nobj, mid;
+	int c;
+
+	name_format(n, key.name);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(objs[mid].name, key.name)) == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* objs[lo - 1] is the last name before n's. */
+	return n->kind == NAME_WAL && lo > 0 &&
+	    name_parse(objs[lo - 1].name, &m) == 0 && m.kind == NAME_WAL &&
+	    strcmp(m.gen, n->gen) == 0 && m.idx == n->idx;
+}
+
+/*
  * Checks the ack against the replica: every spool object the ack
  * confirms must be there. A replica that was wiped, or a name reused for
  * another destination, would otherwise never get them. If one is
@@ -320,8 +504,7 @@ ship_verify(struct spool *sp, struct backend *b, const char *replica)
 			if (!spool_ack_covers(&a, rank, (int)g, &l.v[i]))
 				continue;
 			name_format(&l.v[i].n, key.name);
-			if (nobj == 0 || bsearch(&key, objs, nobj,
-			    sizeof *objs, name_cmp_str) == NULL) {
+			if (!replica_has(objs, nobj, &l.v[i].n)) {
 				log_warn("%s lacks %s, which acks/%s confirms: "
 				    "shipping everything in the spool again",
 				    b->where, key.name, replica);
@@ -366,8 +549,8 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 	struct pollfd pfd[2];
 	struct signalfd_siginfo si;
 	sigset_t mask;
-	int64_t next_ret = 0, backoff = 0, retry_at = 0, t, wait;
-	int sfd, rc = BE_OK, shipped, removed, in_open = 1, r;
+	int64_t next_ret = 0, backoff = 0, retry_at = 0, last_pass = 0, t, wait;
+	int sfd, rc = BE_OK, shipped, removed, in_open = 1, due = 1, r;
 	char statsname[96];
 	int ready = o->ready_fd;
 	char cur[NAME_GEN_LEN + 1];
@@ -394,9 +577,11 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 
 	for (;;) {
 		t = now_ms();
-		if (t >= retry_at) {
+		if (due && t >= retry_at) {
+			last_pass = t;
 			shipped = 0;
-			rc = ship_pass(sp, b, o->replica, &shipped);
+			rc = ship_pass(sp, b, o->replica, o->sync_ms > 0,
+			    &shipped);
 			if (rc == BE_PERM)
 				log_fatal(100, "%s", b->err);
 			if (rc != BE_OK) {
@@ -416,6 +601,7 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 			} else {
 				backoff = 0;
 				retry_at = 0;
+				due = 0;
 			}
 			if (rc == BE_OK)
 				ready_notify(&ready);
@@ -447,14 +633,12 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 		}
 		stats_flush(&st, sp, statsname, 0);
 		wait = -1;
-		if (retry_at > 0)
-			wait = retry_at - t;
+		if (due)
+			wait = retry_at > t ? retry_at - t : 0;
 		if (st.dirty && (wait < 0 || st.next_ms - t < wait))
 			wait = st.next_ms - t > 0 ? st.next_ms - t : 0;
 		if (o->retention_ms > 0 && (wait < 0 || next_ret - t < wait))
 			wait = next_ret - t;
-		if (wait < 0 && retry_at > 0)
-			wait = 0;
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = in_open ? o->in_fd : -1;
@@ -469,14 +653,21 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 				;
 			stopping = 1;
 			retry_at = 0;
+			due = 1;
 		}
 		if (in_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (!drain(o->in_fd))
 				in_open = 0;
+			/* Woken: ship now, or with a sync interval at
+			 * its next tick. */
 			if (backoff == 0)
-				retry_at = 0;
+				retry_at = o->sync_ms > 0 && !stopping &&
+				    in_open ? last_pass + o->sync_ms : 0;
+			due = 1;
 		}
-		if (!in_open && backoff == 0)
+		if (!in_open && backoff == 0) {
 			retry_at = 0;
+			due = 1;
+		}
 	}
 }

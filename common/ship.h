@@ -18,6 +18,8 @@ struct ship_opts {
 	int		once;		/* ship what is pending, then return */
 	int64_t		retention_ms;	/* 0: keep everything */
 	int64_t		retention_check_ms;
+	int64_t		sync_ms;	/* 0: ship at once; else at most one
+					 * pass per interval, segments merged */
 	int		in_fd;		/* wake-up lines */
 	int		ready_fd;	/* -1, or readiness notification fd */
 };

@@ -31,12 +31,12 @@ ship_cli(int argc, char **argv, char *const *env, const char *type)
 	int c, code, check_set = 0;
 
 	snprintf(usage, sizeof usage, "%s [-1v] [-d FD] [-n NAME] "
-	    "[-r RETENTION] [-R INTERVAL] [-O KEY=VALUE]... SPOOL %s", PROG,
+	    "[-r RETENTION] [-R INTERVAL] [-i SYNC] [-O KEY=VALUE]... SPOOL %s", PROG,
 	    strcmp(type, "file") == 0 ? "DIR" : "URL");
 	o.replica = type;
 	bo.type = type;
 	bo.env = env;
-	while ((c = getopt(argc, argv, "1vd:n:r:R:O:")) != -1) {
+	while ((c = getopt(argc, argv, "1vd:n:r:R:i:O:")) != -1) {
 		switch (c) {
 		case '1':
 			o.once = 1;
@@ -66,6 +66,10 @@ ship_cli(int argc, char **argv, char *const *env, const char *type)
 				log_fatal(100, "-R %s: not a positive duration",
 				    optarg);
 			check_set = 1;
+			break;
+		case 'i':
+			if (dur_parse(optarg, &o.sync_ms) < 0)
+				log_fatal(100, "-i %s: not a duration", optarg);
 			break;
 		case 'O':
 			if (bopt_add(&bo, optarg, err, sizeof err) < 0)
