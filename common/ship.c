@@ -17,6 +17,7 @@
 #include "replica.h"
 #include "ship.h"
 #include "stats.h"
+#include "validate.h"
 
 static int64_t
 now_ms(void)
@@ -526,6 +527,50 @@ ship_verify(struct spool *sp, struct backend *b, const char *replica)
 	return BE_OK;
 }
 
+/*
+ * Validates the replica (validate.h) and counts it. A replica that does
+ * not restore to the spool's database gets everything in the spool again,
+ * as after ship_verify. Returns a VALIDATE_* code.
+ */
+static int
+ship_validate(struct spool *sp, struct backend *b, const struct ship_opts *o)
+{
+	struct backend *be[2] = { b, o->vbe != NULL ? o->vbe : b };
+	struct validate_stats vs = { 0 };
+	struct spool_ack a;
+	char err[1024];
+	int rc;
+
+	rc = validate_replica(sp, be, o->replica, &vs, err, sizeof err);
+	stats_add(&st, "get_total", vs.gets);
+	stats_add(&st, "get_bytes_total", vs.get_bytes);
+	stats_add(&st, "get_errors_total", vs.get_errors);
+	stats_add(&st, "list_total", vs.lists);
+	stats_add(&st, "list_errors_total", vs.list_errors);
+	switch (rc) {
+	case VALIDATE_OK:
+		stats_add(&st, "validation_ok_total", 1);
+		log_info("validated %s: it restores to the spool's database",
+		    b->where);
+		break;
+	case VALIDATE_SKIP:
+		log_info("validation skipped: %s", err);
+		break;
+	case VALIDATE_MISMATCH:
+		stats_add(&st, "validation_errors_total", 1);
+		log_warn("validation of %s failed: %s: shipping everything in "
+		    "the spool again", b->where, err);
+		memset(&a, 0, sizeof a);
+		if (spool_ack_write(sp, o->replica, &a) < 0)
+			log_warn("unable to write acks/%s: %s", o->replica,
+			    strerror(errno));
+		break;
+	default:
+		log_warn("validation of %s not done: %s", b->where, err);
+	}
+	return rc;
+}
+
 static volatile sig_atomic_t stopping;
 
 /* Reads once from fd, which poll found readable (no O_NONBLOCK: the
@@ -550,6 +595,7 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 	struct signalfd_siginfo si;
 	sigset_t mask;
 	int64_t next_ret = 0, backoff = 0, retry_at = 0, last_pass = 0, t, wait;
+	int64_t next_val = INT64_MAX;
 	int sfd, rc = BE_OK, shipped, removed, in_open = 1, due = 1, r;
 	char statsname[96];
 	int ready = o->ready_fd;
@@ -575,6 +621,8 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		log_fatal(111, "unable to create signalfd: %s", strerror(errno));
 
+	if (o->validation_ms > 0)
+		next_val = now_ms() + o->validation_ms;
 	for (;;) {
 		t = now_ms();
 		if (due && t >= retry_at) {
@@ -605,6 +653,17 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 			}
 			if (rc == BE_OK)
 				ready_notify(&ready);
+			if (rc == BE_OK && o->once && o->validation_ms > 0) {
+				/* Once: validate what was just shipped. */
+				r = ship_validate(sp, b, o);
+				stats_flush(&st, sp, statsname, 1);
+				if (r == VALIDATE_MISMATCH)
+					log_fatal(100, "%s does not restore to the "
+					    "spool's database", b->where);
+				if (r == VALIDATE_FAILED)
+					log_fatal(111, "unable to validate %s",
+					    b->where);
+			}
 			if (rc == BE_OK && (o->once || stopping || !in_open)) {
 				if (o->retention_ms > 0)
 					next_ret = t;	/* once more, last */
@@ -631,6 +690,14 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 				return 0;
 			}
 		}
+		if (!due && t >= next_val) {
+			if (ship_validate(sp, b, o) == VALIDATE_MISMATCH) {
+				due = 1;
+				retry_at = 0;
+			}
+			t = now_ms();
+			next_val = t + o->validation_ms;
+		}
 		stats_flush(&st, sp, statsname, 0);
 		wait = -1;
 		if (due)
@@ -639,6 +706,9 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 			wait = st.next_ms - t > 0 ? st.next_ms - t : 0;
 		if (o->retention_ms > 0 && (wait < 0 || next_ret - t < wait))
 			wait = next_ret - t;
+		if (!due && next_val != INT64_MAX &&
+		    (wait < 0 || next_val - t < wait))
+			wait = next_val > t ? next_val - t : 0;
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = in_open ? o->in_fd : -1;

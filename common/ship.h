@@ -20,6 +20,9 @@ struct ship_opts {
 	int64_t		retention_check_ms;
 	int64_t		sync_ms;	/* 0: ship at once; else at most one
 					 * pass per interval, segments merged */
+	int64_t		validation_ms;	/* 0: never; else validate.h */
+	struct backend	*vbe;		/* a second backend for validation
+					 * threads, or NULL to share */
 	int		in_fd;		/* wake-up lines */
 	int		ready_fd;	/* -1, or readiness notification fd */
 };

@@ -31,12 +31,13 @@ ship_cli(int argc, char **argv, char *const *env, const char *type)
 	int c, code, check_set = 0;
 
 	snprintf(usage, sizeof usage, "%s [-1v] [-d FD] [-n NAME] "
-	    "[-r RETENTION] [-R INTERVAL] [-i SYNC] [-O KEY=VALUE]... SPOOL %s", PROG,
+	    "[-r RETENTION] [-R INTERVAL] [-i SYNC] [-V INTERVAL] [-O KEY=VALUE]... "
+	    "SPOOL %s", PROG,
 	    strcmp(type, "file") == 0 ? "DIR" : "URL");
 	o.replica = type;
 	bo.type = type;
 	bo.env = env;
-	while ((c = getopt(argc, argv, "1vd:n:r:R:i:O:")) != -1) {
+	while ((c = getopt(argc, argv, "1vd:n:r:R:i:V:O:")) != -1) {
 		switch (c) {
 		case '1':
 			o.once = 1;
@@ -71,6 +72,10 @@ ship_cli(int argc, char **argv, char *const *env, const char *type)
 			if (dur_parse(optarg, &o.sync_ms) < 0)
 				log_fatal(100, "-i %s: not a duration", optarg);
 			break;
+		case 'V':
+			if (dur_parse(optarg, &o.validation_ms) < 0)
+				log_fatal(100, "-V %s: not a duration", optarg);
+			break;
 		case 'O':
 			if (bopt_add(&bo, optarg, err, sizeof err) < 0)
 				log_fatal(100, "-O %s", err);
@@ -96,7 +101,14 @@ ship_cli(int argc, char **argv, char *const *env, const char *type)
 	if ((b = replica_open(argv[1], &bo, 1, err, sizeof err, &code)) ==
 	    NULL)
 		log_fatal(code, "%s", err);
+	/* Validation restores with two threads: a backend that cannot serve
+	 * both gets a second connection. */
+	if (o.validation_ms > 0 && !b->ops->shared && (o.vbe =
+	    replica_open(argv[1], &bo, 0, err, sizeof err, &code)) == NULL)
+		log_fatal(code, "%s", err);
 	code = ship_main(&sp, b, &o);
+	if (o.vbe != NULL)
+		o.vbe->ops->close(o.vbe);
 	b->ops->close(b);
 	spool_close(&sp);
 	return code;
