@@ -2,7 +2,7 @@
 test_description='ls-ship-file: usage, whole objects, acks, retention, spool collection'
 . "$(dirname "$0")/lib.sh"
 
-usage='ls-ship-file: usage: ls-ship-file [-1v] [-d FD] [-n NAME] [-r RETENTION] [-R INTERVAL] [-i SYNC] [-O KEY=VALUE]... SPOOL DIR'
+usage='ls-ship-file: usage: ls-ship-file [-1v] [-d FD] [-n NAME] [-r RETENTION] [-R INTERVAL] [-i SYNC] [-V INTERVAL] [-O KEY=VALUE]... SPOOL DIR'
 
 test_expect_success 'usage and bad options: exit 100' '
 	test_expect_code 100 ls-ship-file spool 2>err &&
