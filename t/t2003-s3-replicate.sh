@@ -185,4 +185,15 @@ for i in range(1100):
 	test "$(sql many.db "SELECT COUNT(*) FROM t")" = 1101
 '
 
+test_expect_success S3PROXY 'merged segments (-i) and validation (-V) over S3, one backend for both restore threads' '
+	ls-ship-s3 -1 -v -i 1m -V 1h -r 0 -n merged $O spool s3://ls-test/merged 2>err &&
+	grep -q "^ls-ship-s3: info: validated s3://ls-test/merged: it restores to the spool'"'"'s database$" err &&
+	s3_ls ls-test merged/ >mkeys &&
+	test $(grep -c "\.wal\.lz4$" mkeys) -lt $(find spool -name "*.wal.lz4" | wc -l) &&
+	grep -q "^validation_ok_total 1$" spool/stats/replica.merged &&
+	grep -q "^get_total $(wc -l <mkeys)$" spool/stats/replica.merged &&
+	ls-restore $O -o merged.db s3://ls-test/merged &&
+	test "$(dump merged.db)" = "$(dump db)"
+'
+
 test_done
