@@ -1,9 +1,11 @@
 /*
  * ls-exec: runs an application under replication, like Litestream's
  * -exec. It restores missing databases first if asked, starts
- * ls-replicate, waits until it is ready, runs PROG, passes it SIGTERM,
- * SIGINT and SIGHUP, and when PROG exits stops replication (which ships
- * everything committed) and exits with PROG's status.
+ * ls-replicate, waits until it is ready, runs PROG (or the configuration's
+ * exec command), passes it SIGTERM, SIGINT and SIGHUP, and when it exits
+ * stops replication (which ships everything committed) and exits with
+ * its status. ls-replicate -exec, and ls-replicate with exec in its
+ * configuration, come here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +25,7 @@
 #include "log.h"
 
 #define USAGE "ls-exec [-v] [-config FILE] [-restore-if-db-not-exists] " \
-	"PROG [ARGS...]"
+	"[PROG [ARGS...]]"
 
 extern char **environ;
 
@@ -155,7 +157,7 @@ main(int argc, char **argv)
 	struct conf cf;
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
-	char err[1024], *rep, *cfile = NULL, pidstr[16];
+	char err[1024], *rep, *cfile = NULL, pidstr[16], **pargv;
 	int i, verbose = 0, restore = 0, rd[2], sfd, st, code = 0;
 	pid_t rpid, ppid, pid;
 	sigset_t mask;
@@ -178,8 +180,6 @@ main(int argc, char **argv)
 		} else
 			log_usage(USAGE);
 	}
-	if (i >= argc)
-		log_usage(USAGE);
 	if (cfile == NULL)
 		cfile = (char *)conf_default_file(environ);
 	if (conf_load(cfile, environ, &cf, err, sizeof err) < 0) {
@@ -187,6 +187,11 @@ main(int argc, char **argv)
 		conf_free(&cf);
 		return 100;
 	}
+	/* PROG on the command line, else the configuration's exec. */
+	if ((pargv = i < argc ? argv + i : cf.exec) == NULL)
+		log_usage(USAGE);
+	if (cf.verbose)
+		verbose = log_verbose = 1;
 	if (restore)
 		restore_missing(&cf, verbose);
 
@@ -207,7 +212,8 @@ main(int argc, char **argv)
 		log_fatal(111, "unable to fork: %s", strerror(errno));
 	if (rpid == 0) {
 		sigset_t none;
-		char *rargv[] = { rep, "-d", "3", "-config", cfile,
+		/* -x: that ls-replicate must not run exec itself. */
+		char *rargv[] = { rep, "-x", "-d", "3", "-config", cfile,
 		    verbose ? "-v" : NULL, NULL };
 
 		sigemptyset(&none);
@@ -247,7 +253,7 @@ main(int argc, char **argv)
 	close(rd[0]);
 	snprintf(pidstr, sizeof pidstr, "%d", (int)rpid);
 	log_info("replication ready (ls-replicate pid %s); starting %s",
-	    pidstr, argv[i]);
+	    pidstr, pargv[0]);
 
 	if ((ppid = fork()) < 0)
 		log_fatal(111, "unable to fork: %s", strerror(errno));
@@ -256,9 +262,9 @@ main(int argc, char **argv)
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvp(argv[i], argv + i);
+		execvp(pargv[0], pargv);
 		fprintf(stderr, "ls-exec: fatal: unable to run %s: %s\n",
-		    argv[i], strerror(errno));
+		    pargv[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	/* Forward signals to the application; wait for it. */
@@ -279,7 +285,7 @@ main(int argc, char **argv)
 		if (waitpid(rpid, &st, WNOHANG) == rpid) {
 			log_warn("ls-replicate exited %d while %s runs",
 			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 +
-			    WTERMSIG(st), argv[i]);
+			    WTERMSIG(st), pargv[0]);
 			rpid = 0;
 		}
 	}

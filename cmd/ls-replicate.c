@@ -3,7 +3,9 @@
  * per replica; it holds every pipe itself (so either end can restart
  * without losing it), fans ls-watch's lines out to the shippers, restarts
  * children that fail for a temporary reason, and stops in order: ls-watch
- * first, then each shipper once it has shipped everything.
+ * first, then each shipper once it has shipped everything. With a command
+ * to run (-exec, or exec in the configuration) it becomes ls-exec, which
+ * runs this program again with -x around the command.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +30,8 @@
 #include "dur.h"
 #include "log.h"
 
-#define USAGE "ls-replicate [-nv] [-d FD] [-config FILE] [DB URL...]"
+#define USAGE "ls-replicate [-nvx] [-d FD] [-config FILE] [-exec CMD] " \
+	"[DB URL...]"
 
 extern char **environ;
 
@@ -517,6 +520,35 @@ write_textfile(const struct conf *cf, struct child *ch, size_t n)
 	free(body);
 }
 
+/*
+ * Becomes ls-exec, which replicates with cfile (starting this program
+ * with -x) around the command words. Does not return.
+ */
+static void
+hand_over(const char *cfile, char *const *words)
+{
+	char **av, *ls_exec;
+	size_t n, k = 0;
+
+	for (n = 0; words[n] != NULL; n++)
+		;
+	if ((av = calloc(n + 6, sizeof *av)) == NULL ||
+	    (ls_exec = exe_sibling("ls-exec")) == NULL)
+		log_fatal(111, "out of memory");
+	av[k++] = ls_exec;
+	if (log_verbose)
+		av[k++] = "-v";
+	av[k++] = "-config";
+	av[k++] = (char *)cfile;
+	av[k++] = "--";
+	memcpy(av + k, words, (n + 1) * sizeof *av);
+	execv(ls_exec, av);
+	if (errno == ENOENT && strchr(ls_exec, '/') == NULL)
+		execvp(ls_exec, av);
+	log_fatal(errno == ENOENT ? 127 : 126, "unable to run %s: %s",
+	    ls_exec, strerror(errno));
+}
+
 static volatile int stopping;
 
 int
@@ -526,32 +558,43 @@ main(int argc, char **argv)
 	struct child *ch;
 	struct signalfd_siginfo si;
 	struct pollfd *pfd = NULL;
-	char err[1024], *cfile = NULL;
+	char err[1024], *cfile = NULL, *exec_cmd = NULL, **words = NULL;
 	size_t n, i, j, np;
 	sigset_t mask;
-	int c, sfd, check = 0, ready_fd = -1;
+	int c, sfd, check = 0, ready_fd = -1, no_exec = 0;
 	int64_t t, wait, deadline = 0;
 	int code = 0, reloaded = 0, lfd = -1;
 	int64_t next_textfile = 0;
 
 	PROG = "ls-replicate";
-	/* Go-style long flag for the config, as litestream has it. */
-	for (i = 1; i + 1 < (size_t)argc; i++)
-		if (strcmp(argv[i], "-config") == 0 ||
-		    strcmp(argv[i], "--config") == 0) {
-			cfile = argv[i + 1];
-			memmove(&argv[i], &argv[i + 2],
-			    (size_t)(argc - (int)i - 1) * sizeof *argv);
-			argc -= 2;
-			break;
+	/* Go-style long flags for the config and the command, as
+	 * litestream has them; getopt would read -exec as -e -x -e -c. */
+	for (i = 1; i < (size_t)argc && strcmp(argv[i], "--") != 0; ) {
+		const char *f = argv[i] + (strncmp(argv[i], "--", 2) == 0);
+		char **dst = strcmp(f, "-config") == 0 ? &cfile :
+		    strcmp(f, "-exec") == 0 ? &exec_cmd : NULL;
+
+		if (dst == NULL) {
+			i++;
+			continue;
 		}
-	while ((c = getopt(argc, argv, "nvd:")) != -1) {
+		if (i + 1 == (size_t)argc)
+			log_usage(USAGE);
+		*dst = argv[i + 1];
+		memmove(&argv[i], &argv[i + 2],
+		    (size_t)(argc - (int)i - 1) * sizeof *argv);
+		argc -= 2;
+	}
+	while ((c = getopt(argc, argv, "nvxd:")) != -1) {
 		switch (c) {
 		case 'n':
 			check = 1;
 			break;
 		case 'v':
 			log_verbose = 1;
+			break;
+		case 'x':
+			no_exec = 1;
 			break;
 		case 'd':
 			if ((ready_fd = ready_parse(optarg)) < 0)
@@ -564,6 +607,15 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (exec_cmd != NULL) {
+		if (no_exec)
+			log_fatal(100, "-exec and -x are mutually exclusive");
+		if (argc > 0)
+			log_fatal(100, "-exec and a command-line database are "
+			    "mutually exclusive (use -config)");
+		if ((words = conf_words(exec_cmd, err, sizeof err)) == NULL)
+			log_fatal(100, "-exec: %s", err);
+	}
 	if (argc > 0) {
 		if (cfile != NULL)
 			log_fatal(100, "a config file and a command-line "
@@ -587,7 +639,17 @@ main(int argc, char **argv)
 	if (check) {
 		printf("configuration OK\n");
 		conf_free(&cf);
+		free(words);
 		return 0;
+	}
+	/* -exec wins over the configuration's exec. */
+	if (words == NULL && !no_exec)
+		words = cf.exec;
+	if (words != NULL) {
+		if (ready_fd >= 0)
+			log_fatal(100, "-d and a command to run (exec) are "
+			    "mutually exclusive");
+		hand_over(cfile, words);
 	}
 	n = plan(&cf, &ch);
 

@@ -286,6 +286,19 @@ add_kv(struct parse *p, struct conf_replica *r, const char *name,
 		fail(p, p->line, "out of memory");
 }
 
+static void
+set_exec(struct parse *p, const char *v)
+{
+	char why[64], **w;
+
+	if ((w = conf_words(v, why, sizeof why)) == NULL) {
+		fail(p, p->line, "exec: %s", why);
+		return;
+	}
+	free(p->c->exec);
+	p->c->exec = w;
+}
+
 /* Keys a replica or the global section share. 1 if name was one. */
 static int
 rep_key(struct parse *p, struct conf_replica *r, const char *name,
@@ -336,6 +349,8 @@ handler(void *user, const char *section, const char *name, const char *raw)
 				set_str(p, &p->c->addr, v);
 		} else if (strcmp(name, "metrics-file") == 0)
 			set_str(p, &p->c->metrics_file, v);
+		else if (strcmp(name, "exec") == 0)
+			set_exec(p, v);
 		/* Litestream's logging: {level, type, stderr}, flat. */
 		else if (strcmp(name, "log-level") == 0) {
 			if (strcmp(v, "debug") == 0 || strcmp(v, "info") == 0)
@@ -797,7 +812,78 @@ conf_free(struct conf *c)
 	free(c->file);
 	free(c->addr);
 	free(c->metrics_file);
+	free(c->exec);
 	memset(c, 0, sizeof *c);
+}
+
+char **
+conf_words(const char *s, char *err, size_t errlen)
+{
+	size_t len = strlen(s), n = 0;
+	char **argv, *o, quote = 0;
+	int inword = 0;
+
+	/*
+	 * A word comes from at least one character of s, is no longer than
+	 * what it comes from, and all but the last end at a blank: at most
+	 * len / 2 + 1 words, whose bytes and NULs fit in len + 1.
+	 */
+	argv = malloc((len / 2 + 2) * sizeof *argv + len + 1);
+	if (argv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	o = (char *)(argv + len / 2 + 2);
+	for (; *s != '\0'; s++) {
+		if (quote == '\'') {
+			if (*s == '\'')
+				quote = 0;
+			else
+				*o++ = *s;
+		} else if (quote == '"') {
+			if (*s == '"')
+				quote = 0;
+			else if (*s == '\\' && s[1] != '\0' &&
+			    strchr("\"\\$`", s[1]) != NULL)
+				*o++ = *++s;
+			else
+				*o++ = *s;
+		} else if (*s == ' ' || *s == '\t') {
+			if (inword)
+				*o++ = '\0';
+			inword = 0;
+		} else {
+			if (!inword)
+				argv[n++] = o;
+			inword = 1;
+			if (*s == '\'' || *s == '"')
+				quote = *s;
+			else if (*s == '\\') {
+				if (s[1] == '\0') {
+					snprintf(err, errlen, "trailing backslash");
+					free(argv);
+					return NULL;
+				}
+				*o++ = *++s;
+			} else
+				*o++ = *s;
+		}
+	}
+	if (quote != 0) {
+		snprintf(err, errlen, "unterminated %s quote", quote == '"' ?
+		    "double" : "single");
+		free(argv);
+		return NULL;
+	}
+	if (inword)
+		*o = '\0';
+	argv[n] = NULL;
+	if (n == 0 || argv[0][0] == '\0') {
+		snprintf(err, errlen, "empty command");
+		free(argv);
+		return NULL;
+	}
+	return argv;
 }
 
 const char *

@@ -49,6 +49,7 @@ struct conf {
 	char			*addr;		/* metrics HOST:PORT, or NULL */
 	char			*metrics_file;	/* textfile, or NULL */
 	int			verbose;	/* log-level debug or info */
+	char			**exec;		/* argv to run (one block), or NULL */
 	struct conf_replica	defaults;	/* global keys replicas inherit */
 };
 
@@ -68,6 +69,16 @@ void conf_free(struct conf *c);
 void conf_replica_child(const struct conf_replica *r,
     void (*arg)(void *, const char *), void (*env)(void *, const char *),
     void *ctx);
+/*
+ * Splits s into words with sh(1)'s quoting and nothing else: blanks
+ * separate words, '...' keeps everything, "..." keeps everything but
+ * \", \\, \$ and \` (the character escaped), and a backslash outside
+ * quotes escapes the next character. Returns a NULL-terminated argv in
+ * one malloc'd block (one free() releases it), or NULL with the reason in
+ * err ("unterminated single quote", "out of memory"). An empty command is
+ * an error.
+ */
+char **conf_words(const char *s, char *err, size_t errlen);
 /* The file to read when none is named: $LS_CONFIG, else /etc/ls.conf. */
 const char *conf_default_file(char *const *env);
 

@@ -2,7 +2,7 @@
 test_description='ls-replicate: command line and config forms, supervision, stop'
 . "$(dirname "$0")/lib.sh"
 
-usage='ls-replicate: usage: ls-replicate [-nv] [-d FD] [-config FILE] [DB URL...]'
+usage='ls-replicate: usage: ls-replicate [-nvx] [-d FD] [-config FILE] [-exec CMD] [DB URL...]'
 dump() { sql "$1" .dump | grep -v _litestream_; }
 
 # pids of ls-replicate's children of one kind
