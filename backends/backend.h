@@ -54,10 +54,16 @@ struct backend_ops {
 	void (*close)(struct backend *b);
 };
 
+struct age_keys;
+
 struct backend {
 	const struct backend_ops	*ops;	/* first field */
 	char				err[512];
 	char				*where;	/* printable root, no secret */
+	/* Set by replica_open: Litestream's client-side encryption. Objects
+	 * put are encrypted to rcpt (if any); age objects read are opened
+	 * with ids. NULL when the replica has neither. */
+	struct replica_age		*age;
 };
 
 /* backends/file.c: a directory replica (and the spool). NULL with errno. */

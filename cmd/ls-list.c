@@ -192,7 +192,7 @@ main(int argc, char **argv)
 		snprintf(prefix, sizeof prefix, "generations/");
 	if ((code = replica_list(b, prefix, &objs, &n)) != BE_OK) {
 		snprintf(err, sizeof err, "%s", b->err);
-		b->ops->close(b);
+		replica_close(b);
 		log_fatal(code == BE_PERM ? 100 : 111, "%s", err);
 	}
 	if (n > 0)
@@ -200,7 +200,7 @@ main(int argc, char **argv)
 	found = gen != NULL ? list_objects(objs, n, gen) :
 	    list_generations(objs, n);
 	free(objs);
-	b->ops->close(b);
+	replica_close(b);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		log_fatal(111, "unable to write standard output: %s",
 		    strerror(errno));

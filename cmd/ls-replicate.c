@@ -192,6 +192,8 @@ plan(const struct conf *cf, struct child **out)
 			arg(s, r->name);
 			arg_dur(s, "-r", r->retention_ms);
 			arg_dur(s, "-R", r->retention_check_ms);
+			arg_dur(s, "-i", r->sync_ms);
+			arg_dur(s, "-V", r->validation_ms);
 			conf_replica_child(r, arg_cb, env_cb, s);
 			arg(s, spool);
 			arg(s, r->url);

@@ -198,7 +198,7 @@ run(const struct args *a, const struct restore_opts *o, uint64_t par,
 		snprintf(prefix, sizeof prefix, "generations/");
 	if ((rc = replica_list(b, prefix, &objs, &nobjs)) != BE_OK) {
 		snprintf(err, errlen, "%s", b->err);
-		b->ops->close(b);
+		replica_close(b);
 		return rc == BE_PERM ? 100 : 111;
 	}
 	rc = restore_plan(objs, nobjs, o, &plan, why, sizeof why);
@@ -211,7 +211,7 @@ run(const struct args *a, const struct restore_opts *o, uint64_t par,
 		} else
 			snprintf(err, errlen, "unable to restore from %s: %s",
 			    b->where, why);
-		b->ops->close(b);
+		replica_close(b);
 		return code;
 	}
 	if (plan.warn[0] != '\0')
@@ -251,10 +251,10 @@ run(const struct args *a, const struct restore_opts *o, uint64_t par,
 		log_info("restored %s", a->out);
 out:
 	if (b != NULL)
-		b->ops->close(b);
+		replica_close(b);
 	for (i = 0; be != NULL && i < nbe && be[i] != NULL; i++)
 		if (i == 0 || be[i] != be[0])
-			be[i]->ops->close(be[i]);
+			replica_close(be[i]);
 	free(be);
 	restore_plan_free(&plan);
 	return code;

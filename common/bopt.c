@@ -6,12 +6,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "age.h"
 #include "bopt.h"
 #include "dur.h"
 
 static const struct bopt_key keys[] = {
 	{ "*", "timeout", BK_DUR },
 	{ "*", "ca-file", BK_STR },
+	{ "*", "age-recipients", BK_STR },
+	{ "*", "age-identities", BK_STR | BK_SECRET | BK_WHOLE },
 	{ "s3", "access-key-id", BK_STR },
 	{ "s3", "secret-access-key", BK_STR | BK_SECRET },
 	{ "s3", "region", BK_STR },
@@ -159,6 +162,21 @@ bopt_check(const struct bopt_key *k, const char *val, char *err,
 		}
 		break;
 	}
+	if (strcmp(k->key, "age-recipients") == 0 ||
+	    strcmp(k->key, "age-identities") == 0) {
+		struct age_keys ak;
+		char why[160];
+		int r;
+
+		r = k->key[4] == 'r' ? age_parse_recipients(val, &ak, why,
+		    sizeof why) : age_parse_identities(val, &ak, why,
+		    sizeof why);
+		age_keys_wipe(&ak);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: %s", k->key, why);
+			return -1;
+		}
+	}
 	if (strcmp(k->key, "sse") == 0 && strcmp(val, "AES256") != 0 &&
 	    strcmp(val, "aws:kms") != 0) {
 		snprintf(err, errlen, "sse: '%s' is neither AES256 nor aws:kms",
@@ -271,7 +289,8 @@ char *
 bopt_secret(const struct bopts *o, const char *key, char *err,
     size_t errlen)
 {
-	char fkey[80], env[80], line[8192];
+	const struct bopt_key *k;
+	char fkey[80], env[80], line[8192], *s;
 	const char *path, *v;
 	FILE *f;
 	size_t n;
@@ -284,16 +303,33 @@ bopt_secret(const struct bopts *o, const char *key, char *err,
 			    strerror(errno));
 			return NULL;
 		}
-		if (fgets(line, sizeof line, f) == NULL)
-			line[0] = '\0';
+		k = bopt_find(o->type, key);
+		if (k != NULL && (k->kind & BK_WHOLE)) {
+			/* The whole file: an age identity file, say. */
+			n = fread(line, 1, sizeof line - 1, f);
+			if (n == sizeof line - 1 && fgetc(f) != EOF) {
+				fclose(f);
+				explicit_bzero(line, sizeof line);
+				snprintf(err, errlen, "%s: %s is over %zu bytes",
+				    fkey, path, sizeof line - 1);
+				return NULL;
+			}
+			line[n] = '\0';
+			n = strspn(line, " \t\r\n") == n ? 0 : n;
+		} else {
+			if (fgets(line, sizeof line, f) == NULL)
+				line[0] = '\0';
+			n = strcspn(line, "\r\n");
+			line[n] = '\0';
+		}
 		fclose(f);
-		n = strcspn(line, "\r\n");
-		line[n] = '\0';
 		if (n == 0) {
 			snprintf(err, errlen, "%s: %s is empty", fkey, path);
 			return NULL;
 		}
-		return strdup(line);
+		s = strdup(line);
+		explicit_bzero(line, sizeof line);
+		return s;
 	}
 	bopt_env_name(key, env, sizeof env);
 	if ((v = bopt_env(o, env)) != NULL && *v != '\0')

@@ -14,6 +14,8 @@
 
 enum bopt_kind { BK_STR, BK_BOOL, BK_SIZE, BK_DUR, BK_COUNT };
 #define BK_SECRET	0x100
+#define BK_WHOLE	0x200	/* a secret's file is read whole, not its
+				 * first line */
 
 struct bopt_key {
 	const char	*type;		/* "s3", "abs", ... */

@@ -28,8 +28,8 @@ replica_type(const char *url)
 	return NULL;
 }
 
-struct backend *
-replica_open(const char *url, const struct bopts *o, int create, char *err,
+static struct backend *
+open_backend(const char *url, const struct bopts *o, int create, char *err,
     size_t errlen, int *code)
 {
 	static const struct bopts none;
@@ -76,6 +76,82 @@ replica_open(const char *url, const struct bopts *o, int create, char *err,
 		return NULL;
 	}
 	return b;
+}
+
+int
+replica_age(const struct bopts *o, struct replica_age **out, char *err,
+    size_t errlen)
+{
+	struct replica_age *a;
+	const char *r;
+	char *ids, why[256];
+	int rc = 0;
+
+	*out = NULL;
+	r = bopt_get(o, "age-recipients");
+	if ((ids = bopt_secret(o, "age-identities", why, sizeof why)) ==
+	    NULL && why[0] != '\0') {
+		snprintf(err, errlen, "age-identities: %s", why);
+		return -1;
+	}
+	if (r == NULL && ids == NULL)
+		return 0;
+	if ((a = calloc(1, sizeof *a)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+	} else if (r != NULL &&
+	    age_parse_recipients(r, &a->rcpt, why, sizeof why) < 0) {
+		snprintf(err, errlen, "age-recipients: %s", why);
+		rc = -1;
+	} else if (ids != NULL &&
+	    age_parse_identities(ids, &a->ids, why, sizeof why) < 0) {
+		snprintf(err, errlen, "age-identities: %s", why);
+		rc = -1;
+	}
+	if (ids != NULL) {
+		explicit_bzero(ids, strlen(ids));
+		free(ids);
+	}
+	if (rc < 0 && a != NULL) {
+		explicit_bzero(a, sizeof *a);
+		free(a);
+	} else
+		*out = a;
+	return rc;
+}
+
+struct backend *
+replica_open(const char *url, const struct bopts *o, int create, char *err,
+    size_t errlen, int *code)
+{
+	struct replica_age *a;
+	struct backend *b;
+
+	if (o != NULL && replica_age(o, &a, err, errlen) < 0) {
+		*code = 100;
+		return NULL;
+	}
+	if (o == NULL)
+		a = NULL;
+	if ((b = open_backend(url, o, create, err, errlen, code)) == NULL) {
+		if (a != NULL) {
+			explicit_bzero(a, sizeof *a);
+			free(a);
+		}
+		return NULL;
+	}
+	b->age = a;
+	return b;
+}
+
+void
+replica_close(struct backend *b)
+{
+	if (b->age != NULL) {
+		explicit_bzero(b->age, sizeof *b->age);
+		free(b->age);
+	}
+	b->ops->close(b);
 }
 
 struct listing {

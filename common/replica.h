@@ -4,8 +4,16 @@
 
 #include <stddef.h>
 
+#include "age.h"
 #include "backend.h"
 #include "bopt.h"
+
+/* A replica's age keys: settings age-recipients and age-identities (a
+ * secret: age-identities-file=PATH or LS_AGE_IDENTITIES), each the text
+ * of an age recipients or identities file. */
+struct replica_age {
+	struct age_keys	rcpt, ids;
+};
 
 /* The backend type of url ("file", "s3"), or NULL if none fits. */
 const char *replica_type(const char *url);
@@ -19,6 +27,12 @@ const char *replica_type(const char *url);
  */
 struct backend *replica_open(const char *url, const struct bopts *o,
     int create, char *err, size_t errlen, int *code);
+/* Closes b, wiping its keys. */
+void replica_close(struct backend *b);
+/* Parses the age settings of o: 0 with *out NULL (none) or malloc'd, or
+ * -1 with why in err (the key by position, never its text). */
+int replica_age(const struct bopts *o, struct replica_age **out, char *err,
+    size_t errlen);
 
 /*
  * Lists every object under prefix ("generations/" for the whole replica)

@@ -34,9 +34,11 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "age.h"
 #include "fsx.h"
 #include "log.h"
 #include "lz4f.h"
+#include "replica.h"
 #include "restore.h"
 #include "wal.h"
 
@@ -314,29 +316,90 @@ restore_format_time(int64_t ns, char *buf)
  * Applying.
  */
 
-/* Litestream's optional client-side encryption: an age file, whose
- * first line is this, in place of the LZ4 frame. */
+/* Litestream's optional client-side encryption: an object may be an age
+ * file, whose first line starts with this, in place of the LZ4 frame. */
 #define AGE_MAGIC	"age-encryption.org/"
 #define AGE_LEN		(sizeof AGE_MAGIC - 1)
 
-/* One download: backend bytes through the LZ4 decoder to a sink. Whoever
- * stops it (the sink, the decoder, a stop request) sets code and err. */
+/* One download: backend bytes (through age if the object is encrypted)
+ * through the LZ4 decoder to a sink. Whoever stops it (the sink, a
+ * decoder, a stop request) sets code and err. */
 struct xfer {
 	struct lz4f_dec	dec;
+	struct age_dec	adec;
+	const struct age_keys *ids;	/* the replica's identities, or NULL */
 	const char	*where, *name;
 	atomic_int	*stop;
 	int		code;
 	char		err[512];
-	unsigned char	head[AGE_LEN];	/* the first bytes */
+	int		mode;		/* 0 undecided, 1 LZ4, 2 age */
+	unsigned char	head[AGE_LEN];	/* the first bytes, until decided */
 	size_t		nhead;
 };
+
+/* LZ4 bytes in. */
+static int
+xfer_lz4(void *ctx, const void *p, size_t n)
+{
+	struct xfer *x = ctx;
+	int r;
+
+	r = lz4f_dec_push(&x->dec, p, n);
+	if (r == -1) {
+		x->code = 100;
+		snprintf(x->err, sizeof x->err, "unable to restore from %s: "
+		    "%s: %s", x->where, x->name, x->dec.err);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* Object bytes in, once the kind is known. */
+static int
+xfer_feed(struct xfer *x, const void *p, size_t n)
+{
+	int r;
+
+	if (x->mode == 1)
+		return xfer_lz4(x, p, n);
+	if ((r = age_dec_push(&x->adec, p, n)) == -1) {
+		x->code = 100;
+		snprintf(x->err, sizeof x->err, "unable to restore from %s: "
+		    "%s: %s", x->where, x->name, x->adec.err);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* Decides from the first bytes whether the object is an age file, and
+ * feeds them. */
+static int
+xfer_decide(struct xfer *x)
+{
+	x->mode = 1;
+	if (x->nhead == AGE_LEN && memcmp(x->head, AGE_MAGIC, AGE_LEN) == 0) {
+		if (x->ids == NULL) {
+			x->code = 100;
+			snprintf(x->err, sizeof x->err, "unable to restore "
+			    "from %s: %s: encrypted with age: give the "
+			    "replica's age-identities", x->where, x->name);
+			return -1;
+		}
+		if (age_dec_init(&x->adec, x->ids, xfer_lz4, x) < 0) {
+			x->code = 111;
+			snprintf(x->err, sizeof x->err, "unable to download "
+			    "%s: %s", x->name, strerror(errno));
+			return -1;
+		}
+		x->mode = 2;
+	}
+	return xfer_feed(x, x->head, x->nhead);
+}
 
 static int
 xfer_sink(void *ctx, const void *p, size_t n)
 {
 	struct xfer *x = ctx;
+	const unsigned char *q = p;
 	size_t k;
-	int r;
 
 	if (restore_interrupted || (x->stop != NULL && atomic_load(x->stop))) {
 		x->code = 111;
@@ -344,21 +407,18 @@ xfer_sink(void *ctx, const void *p, size_t n)
 		    "interrupted", x->name);
 		return -1;
 	}
-	if (x->nhead < AGE_LEN) {
+	if (x->mode == 0) {
 		k = AGE_LEN - x->nhead < n ? AGE_LEN - x->nhead : n;
-		memcpy(x->head + x->nhead, p, k);
+		memcpy(x->head + x->nhead, q, k);
 		x->nhead += k;
+		if (x->nhead < AGE_LEN)
+			return 0;
+		if (xfer_decide(x) < 0)
+			return -1;
+		q += k;
+		n -= k;
 	}
-	r = lz4f_dec_push(&x->dec, p, n);
-	if (r == -1) {
-		x->code = 100;
-		snprintf(x->err, sizeof x->err, "unable to restore from %s: "
-		    "%s: %s", x->where, x->name, x->nhead == AGE_LEN &&
-		    memcmp(x->head, AGE_MAGIC, AGE_LEN) == 0 ?
-		    "encrypted with age, which is not supported" :
-		    x->dec.err);
-	}
-	return r < 0 ? -1 : 0;
+	return n > 0 ? xfer_feed(x, q, n) : 0;
 }
 
 /* Returns 0, or 100/111 with x->err. */
@@ -373,6 +433,8 @@ download(struct backend *b, const struct restore_obj *o, struct xfer *x,
 	x->code = 0;
 	x->err[0] = '\0';
 	x->nhead = 0;
+	x->mode = 0;
+	x->ids = b->age != NULL && b->age->ids.n > 0 ? &b->age->ids : NULL;
 	if (lz4f_dec_init(&x->dec, sink, sctx) < 0) {
 		snprintf(x->err, sizeof x->err, "unable to download %s: %s",
 		    o->name, strerror(errno));
@@ -385,11 +447,21 @@ download(struct backend *b, const struct restore_obj *o, struct xfer *x,
 		snprintf(x->err, sizeof x->err, "%s", b->err[0] ? b->err :
 		    "unable to download object");
 	}
+	/* An object shorter than the age magic. */
+	if (x->code == 0 && x->mode == 0)
+		xfer_decide(x);
+	if (x->code == 0 && x->mode == 2 && age_dec_finish(&x->adec) == -1) {
+		x->code = 100;
+		snprintf(x->err, sizeof x->err, "unable to restore from %s: "
+		    "%s: %s", x->where, o->name, x->adec.err);
+	}
 	if (x->code == 0 && lz4f_dec_finish(&x->dec) == -1) {
 		x->code = 100;
 		snprintf(x->err, sizeof x->err, "unable to restore from %s: "
 		    "%s: %s", x->where, o->name, x->dec.err);
 	}
+	if (x->mode == 2)
+		age_dec_free(&x->adec);
 	lz4f_dec_free(&x->dec);
 	return x->code;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "age.h"
 #include "log.h"
 #include "lz4f.h"
 #include "ready.h"
@@ -43,13 +44,23 @@ static struct stats st;
  * restore holds one segment in memory. */
 #define MERGE_MAX	(32u << 20)
 
-/* A temp file being made from spool objects: merged, re-compressed. */
+/* A temp file being made from spool objects: merged and compressed
+ * again, or encrypted, or both. */
 struct stage {
-	struct lz4f_enc	enc;
+	struct lz4f_enc	enc;		/* when merging */
+	struct age_enc	age;		/* when encrypting */
+	int		merge, seal;
 	uint64_t	seg;		/* bytes of the segment being read */
-	int		failed;		/* the encoder failed (errno) */
+	int		failed;		/* the output failed (errno) */
 };
 
+static int
+age_out(void *ctx, const void *p, size_t n)
+{
+	return age_enc_write(ctx, p, n);
+}
+
+/* Plaintext of a segment (merging) goes to the new frame. */
 static int
 stage_sink(void *ctx, const void *p, size_t n)
 {
@@ -63,7 +74,8 @@ stage_sink(void *ctx, const void *p, size_t n)
 	return 0;
 }
 
-/* Decompresses spool file fd into the stage. 0, or -1 with b->err. */
+/* Reads spool file fd into the stage: decompressed into the new frame
+ * when merging, else as it is into the encryptor. 0, or -1 with b->err. */
 static int
 stage_add(struct stage *sg, struct backend *b, int fd, const char *rel)
 {
@@ -73,7 +85,7 @@ stage_add(struct stage *sg, struct backend *b, int fd, const char *rel)
 	int rc = 0;
 
 	sg->seg = 0;
-	if (lz4f_dec_init(&d, stage_sink, sg) < 0) {
+	if (sg->merge && lz4f_dec_init(&d, stage_sink, sg) < 0) {
 		snprintf(b->err, sizeof b->err, "out of memory");
 		return -1;
 	}
@@ -84,29 +96,85 @@ stage_add(struct stage *sg, struct backend *b, int fd, const char *rel)
 			snprintf(b->err, sizeof b->err, "unable to read spool "
 			    "%s: %s", rel, strerror(errno));
 			rc = -1;
+		} else if (!sg->merge) {
+			if (age_enc_write(&sg->age, buf, (size_t)r) < 0) {
+				sg->failed = errno;
+				rc = -1;
+			}
 		} else if (lz4f_dec_push(&d, buf, (size_t)r) < 0)
 			rc = -1;
 	}
-	if (rc == 0 && lz4f_dec_finish(&d) < 0)
+	if (rc == 0 && sg->merge && lz4f_dec_finish(&d) < 0)
 		rc = -1;
 	if (rc < 0 && b->err[0] == '\0')
 		snprintf(b->err, sizeof b->err, sg->failed ?
 		    "unable to write a temp file: %s" : "spool %s: %s",
-		    sg->failed ? strerror(sg->failed) : rel, d.err);
-	lz4f_dec_free(&d);
+		    sg->failed ? strerror(sg->failed) : rel,
+		    sg->merge ? d.err : "");
+	if (sg->merge)
+		lz4f_dec_free(&d);
 	return rc;
 }
 
+/* Starts the stage's output to fd. 0, or -1 with b->err. */
+static int
+stage_begin(struct stage *sg, struct backend *b, int fd)
+{
+	if (sg->seal && age_enc_begin(&sg->age, &b->age->rcpt, fd) < 0) {
+		snprintf(b->err, sizeof b->err, "unable to encrypt: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (sg->merge && lz4f_enc_begin_fn(&sg->enc, sg->seal ? age_out :
+	    NULL, &sg->age, fd) < 0) {
+		snprintf(b->err, sizeof b->err, "unable to start a frame: %s",
+		    strerror(errno));
+		if (sg->seal)
+			age_enc_free(&sg->age);
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends the frame, then the age file. 0, or -1 with b->err; frees. */
+static int
+stage_end(struct stage *sg, struct backend *b)
+{
+	int rc = 0;
+
+	if (sg->merge && lz4f_enc_end(&sg->enc) < 0)
+		rc = -1;
+	if (sg->seal && rc < 0)
+		age_enc_free(&sg->age);
+	else if (sg->seal && age_enc_end(&sg->age) < 0)
+		rc = -1;
+	if (rc < 0)
+		snprintf(b->err, sizeof b->err, "unable to write a temp file: "
+		    "%s", strerror(errno));
+	return rc;
+}
+
+static void
+stage_free(struct stage *sg)
+{
+	if (sg->merge)
+		lz4f_enc_free(&sg->enc);
+	if (sg->seal)
+		age_enc_free(&sg->age);
+}
+
 /*
- * Makes one object from v[0..n) (consecutive WAL segments of one index)
- * in an unlinked temp file: their contents, decompressed, concatenated,
- * compressed as one frame. Stops early at a gap, at MERGE_MAX, or at a
- * segment collected meanwhile. Returns the fd with *used and *size set,
- * -2 if the first object is gone from the spool, or -1 with b->err.
+ * Makes one object in an unlinked temp file. Merging, from v[0..n)
+ * (consecutive WAL segments of one index): their contents decompressed,
+ * concatenated and compressed as one frame; it stops early at a gap, at
+ * MERGE_MAX, or at a segment collected meanwhile. Else from v[0] alone.
+ * With the replica's age recipients, the result is encrypted to them.
+ * Returns the fd with *used and *size set, -2 if the first object is gone
+ * from the spool, or -1 with b->err.
  */
 static int
-stage_merge(struct spool *sp, struct backend *b, const struct spool_obj *v,
-    size_t n, size_t *used, uint64_t *size)
+stage_make(struct spool *sp, struct backend *b, const struct spool_obj *v,
+    size_t n, int merge, size_t *used, uint64_t *size)
 {
 	char path[PATH_MAX], rel[NAME_LEN];
 	struct stage sg;
@@ -117,15 +185,17 @@ stage_merge(struct spool *sp, struct backend *b, const struct spool_obj *v,
 
 	*used = 0;
 	memset(&sg, 0, sizeof sg);
+	sg.merge = merge;
+	sg.seal = b->age != NULL && b->age->rcpt.n > 0;
+	if (!merge)
+		n = 1;
 	if ((fd = spool_tmpfile(sp, path)) < 0) {
 		snprintf(b->err, sizeof b->err, "unable to create a temp "
 		    "file in %s/tmp: %s", sp->dir, strerror(errno));
 		return -1;
 	}
 	unlink(path);	/* nothing to clean up after a crash */
-	if (lz4f_enc_begin(&sg.enc, fd) < 0) {
-		snprintf(b->err, sizeof b->err, "unable to start a frame: %s",
-		    strerror(errno));
+	if (stage_begin(&sg, b, fd) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -136,34 +206,35 @@ stage_merge(struct spool *sp, struct backend *b, const struct spool_obj *v,
 		spool_path(sp, &v[k].n, path);
 		name_format(&v[k].n, rel);
 		if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-			if (errno == ENOENT && k > 0)
+			int e = errno;
+
+			if (e == ENOENT && k > 0)
 				break;
 			snprintf(b->err, sizeof b->err, "unable to open spool "
-			    "%s: %s", rel, strerror(errno));
-			lz4f_enc_free(&sg.enc);
+			    "%s: %s", rel, strerror(e));
+			stage_free(&sg);
 			close(fd);
-			return errno == ENOENT ? -2 : -1;
+			return e == ENOENT ? -2 : -1;
 		}
 		if (stage_add(&sg, b, in, rel) < 0) {
 			close(in);
-			goto fail;
+			stage_free(&sg);
+			close(fd);
+			return -1;
 		}
 		close(in);
 		total += sg.seg;
 	}
-	if (lz4f_enc_end(&sg.enc) < 0 || fstat(fd, &sb) < 0) {
-		snprintf(b->err, sizeof b->err, "unable to write a temp file: "
-		    "%s", strerror(errno));
+	if (stage_end(&sg, b) < 0 || fstat(fd, &sb) < 0) {
+		if (b->err[0] == '\0')
+			snprintf(b->err, sizeof b->err, "unable to write a "
+			    "temp file: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
 	*used = k;
 	*size = (uint64_t)sb.st_size;
 	return fd;
-fail:
-	lz4f_enc_free(&sg.enc);
-	close(fd);
-	return -1;
 }
 
 /*
@@ -181,9 +252,10 @@ put_run(struct spool *sp, struct backend *b, const struct spool_obj *v,
 
 	name_format(&v[0].n, rel);
 	*used = 1;
-	if (merge && n > 1) {
+	if ((merge && n > 1) || (b->age != NULL && b->age->rcpt.n > 0)) {
 		b->err[0] = '\0';
-		if ((fd = stage_merge(sp, b, v, n, used, &size)) < 0)
+		fd = stage_make(sp, b, v, n, merge && n > 1, used, &size);
+		if (fd < 0)
 			return fd == -2 ? BE_NOENT : BE_TEMP;
 	} else {
 		spool_path(sp, &v[0].n, path);

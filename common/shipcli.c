@@ -101,6 +101,10 @@ ship_cli(int argc, char **argv, char *const *env, const char *type)
 	if ((b = replica_open(argv[1], &bo, 1, err, sizeof err, &code)) ==
 	    NULL)
 		log_fatal(code, "%s", err);
+	if (o.validation_ms > 0 && b->age != NULL && b->age->rcpt.n > 0 &&
+	    b->age->ids.n == 0)
+		log_fatal(100, "-V: validating a replica encrypted with age "
+		    "needs its age-identities");
 	/* Validation restores with two threads: a backend that cannot serve
 	 * both gets a second connection. */
 	if (o.validation_ms > 0 && !b->ops->shared && (o.vbe =
@@ -108,8 +112,8 @@ ship_cli(int argc, char **argv, char *const *env, const char *type)
 		log_fatal(code, "%s", err);
 	code = ship_main(&sp, b, &o);
 	if (o.vbe != NULL)
-		o.vbe->ops->close(o.vbe);
-	b->ops->close(b);
+		replica_close(o.vbe);
+	replica_close(b);
 	spool_close(&sp);
 	return code;
 }

@@ -174,8 +174,8 @@ out:
 	unlink(rout);
 	unlink(sout);
 	if (local[0] != NULL)
-		local[0]->ops->close(local[0]);
+		replica_close(local[0]);
 	if (local[1] != NULL)
-		local[1]->ops->close(local[1]);
+		replica_close(local[1]);
 	return rc;
 }

@@ -111,7 +111,7 @@ test_expect_success 'an object that is not LZ4, or encrypted with age' '
 	echo "not lz4 at all" >magic/$W/00000001_00000438.wal.lz4 &&
 	fails magic 100 "unable to restore from magic: $W/00000001_00000438.wal.lz4: not an LZ4 frame (bad magic)" &&
 	printf "age-encryption.org/v1\n-> X25519 abc\n" >magic/$W/00000001_00000438.wal.lz4 &&
-	fails magic 100 "unable to restore from magic: $W/00000001_00000438.wal.lz4: encrypted with age, which is not supported"
+	fails magic 100 "unable to restore from magic: $W/00000001_00000438.wal.lz4: encrypted with age: give the replica'"'"'s age-identities"
 '
 
 test_expect_success 'two LZ4 frames in one object' '
