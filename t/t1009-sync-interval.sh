@@ -83,4 +83,30 @@ test_expect_success 'running: at most one pass per interval, far fewer objects t
 	test "$(sql live2.db "SELECT count(*), sum(x) FROM t")" = "30|465"
 '
 
+test_expect_success 'config: sync-interval reaches the shipper as -i' '
+	sql cdb "PRAGMA journal_mode=wal; CREATE TABLE t(x)" &&
+	cat >s.conf <<-EOF &&
+	[db]
+	path = $PWD/cdb
+	monitor-interval = 0s
+	[replica]
+	path = $PWD/crep
+	sync-interval = 2s
+	EOF
+	{ ls-replicate -d 3 -config s.conf 3>cready 2>c.err & } && pid=$! &&
+	test_atexit "kill -9 $pid" &&
+	wait_for test -s cready &&
+	tr "\0" " " </proc/$(pgrep -P $pid -x ls-ship-file)/cmdline | grep -q " -i 2000ms " &&
+	i=1 && while [ $i -le 20 ]; do
+		sql cdb "INSERT INTO t VALUES ($i)" && sleep 0.1 &&
+		i=$((i + 1)) || exit 1
+	done &&
+	kill -TERM $pid && wait $pid &&
+	segs=$(wal_objs .cdb-ls) && objs=$(wal_objs crep) &&
+	echo "$segs segments, $objs objects" &&
+	test $segs -ge 15 && test $objs -le 3 &&
+	ls-restore -o c2.db crep &&
+	test "$(sql c2.db "SELECT count(*), sum(x) FROM t")" = "20|210"
+'
+
 test_done

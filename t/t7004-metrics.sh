@@ -94,4 +94,36 @@ test_expect_success 'the textfile is written, and once more at the stop' '
 	grep -qx "ls_child_up{db=\"$PWD/db\",program=\"ls-watch\",replica=\"\"} 0" metrics.prom
 '
 
+# ctr NAME REPLICA: a counter of replica REPLICA in file vm.
+ctr() { sed -n "s/^$1{db=\"[^\"]*\",replica=\"$2\"} //p" vm; }
+validated() {
+	get /metrics >vm && test "$(ctr ls_replica_validation_ok_total v)" -ge 2
+}
+
+test_expect_success 'GET counts: a replica with validation-interval reads itself back' '
+	cat >v.conf <<-EOF &&
+	addr = 127.0.0.1:$(cat port)
+	[db]
+	path = $PWD/db
+	[replica]
+	name = v
+	path = $PWD/vrep
+	validation-interval = 1s
+	EOF
+	{ ls-replicate -d 3 -config v.conf 3>vready 2>v.err & } &&
+	echo $! >v.pid && test_atexit "kill -9 $(cat v.pid)" &&
+	wait_for test -s vready &&
+	sql db "INSERT INTO t VALUES (3)" &&
+	wait_for validated &&
+	objs=$(find vrep -name "*.lz4" | wc -l) &&
+	gets=$(ctr ls_replica_get_total v) && bytes=$(ctr ls_replica_get_bytes_total v) &&
+	echo "objects $objs, GETs $gets, bytes $bytes" &&
+	test "$gets" -ge $((2 * objs - 1)) &&
+	test "$bytes" -gt 0 &&
+	test "$(ctr ls_replica_get_errors_total v)" = 0 &&
+	grep -qx "# TYPE ls_replica_get_total counter" vm &&
+	test -z "$(ctr ls_replica_validation_errors_total v)" &&
+	kill -TERM $(cat v.pid) && wait_for eval "! alive $(cat v.pid)"
+'
+
 test_done
