@@ -105,7 +105,7 @@ test_expect_success AGE 'config: keys per replica, the identity kept out of argv
 	{ ls-replicate -config age.conf 2>rep.err & } && pid=$! &&
 	test_atexit "kill -9 $pid" &&
 	wait_for has_file "crep/generations/*/snapshots/*.snapshot.lz4" &&
-	spid=$(pgrep -f "ls-ship-file .*crep") &&
+	spid=$(pgrep -P $pid -x ls-ship-file) &&
 	! tr "\0" " " </proc/$spid/cmdline | grep -q AGE-SECRET &&
 	tr "\0" "\n" </proc/$spid/environ | grep -q "^LS_AGE_IDENTITIES=AGE-SECRET-KEY-" &&
 	kill -TERM $pid && wait $pid &&
