@@ -8,5 +8,5 @@ int
 main(int argc, char **argv)
 {
 	PROG = "ls-ship-file";
-	return ship_cli(argc, argv, environ, "file");
+	return ship_cli(argc, argv, environ, "file", replica_open_file);
 }

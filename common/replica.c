@@ -1,14 +1,11 @@
-/* replica: URL scheme dispatch to the backends. */
+/* replica: what every program that reaches a replica shares (see
+ * replica.h); the dispatch to every backend is in replica_any.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "abs.h"
-#include "gcs.h"
-#include "sftp.h"
 #include "replica.h"
-#include "s3.h"
 
 const char *
 replica_type(const char *url)
@@ -28,27 +25,16 @@ replica_type(const char *url)
 	return NULL;
 }
 
-static struct backend *
-open_backend(const char *url, const struct bopts *o, int create, char *err,
-    size_t errlen, int *code)
+struct backend *
+replica_open_file(const char *url, const struct bopts *o, int create,
+    char *err, size_t errlen, int *code)
 {
-	static const struct bopts none;
 	const char *path = url;
-	const char *colon = strstr(url, "://");
 	struct backend *b;
 
+	(void)o;
 	*code = 100;
-	if (o == NULL)
-		o = &none;
-	if (strncmp(url, "s3://", 5) == 0)
-		return s3_open(url, o, err, errlen, code);
-	if (strncmp(url, "abs://", 6) == 0)
-		return abs_open(url, o, err, errlen, code);
-	if (strncmp(url, "gcs://", 6) == 0 || strncmp(url, "gs://", 5) == 0)
-		return gcs_open(url, o, err, errlen, code);
-	if (strncmp(url, "sftp://", 7) == 0)
-		return sftp_open(url, o, err, errlen, code);
-	if (colon != NULL) {
+	if (strstr(url, "://") != NULL) {
 		if (strncmp(url, "file://", 7) != 0) {
 			snprintf(err, errlen, "%s: unsupported replica URL scheme "
 			    "(file, s3, abs, gcs, sftp)", url);
@@ -121,19 +107,21 @@ replica_age(const struct bopts *o, struct replica_age **out, char *err,
 }
 
 struct backend *
-replica_open(const char *url, const struct bopts *o, int create, char *err,
-    size_t errlen, int *code)
+replica_open_with(replica_opener fn, const char *url, const struct bopts *o,
+    int create, char *err, size_t errlen, int *code)
 {
-	struct replica_age *a;
+	static const struct bopts none;
+	struct replica_age *a = NULL;
 	struct backend *b;
 
-	if (o != NULL && replica_age(o, &a, err, errlen) < 0) {
+	if (o == NULL)
+		o = &none;
+	else if (replica_age(o, &a, err, errlen) < 0) {
 		*code = 100;
 		return NULL;
 	}
-	if (o == NULL)
-		a = NULL;
-	if ((b = open_backend(url, o, create, err, errlen, code)) == NULL) {
+	*code = 100;
+	if ((b = fn(url, o, create, err, errlen, code)) == NULL) {
 		if (a != NULL) {
 			explicit_bzero(a, sizeof *a);
 			free(a);

@@ -27,6 +27,16 @@ const char *replica_type(const char *url);
  */
 struct backend *replica_open(const char *url, const struct bopts *o,
     int create, char *err, size_t errlen, int *code);
+
+/* Opens a replica of one type: the backend's own opener, with the age
+ * keys of o attached as replica_open does. */
+typedef struct backend *(*replica_opener)(const char *url,
+    const struct bopts *o, int create, char *err, size_t errlen, int *code);
+struct backend *replica_open_with(replica_opener fn, const char *url,
+    const struct bopts *o, int create, char *err, size_t errlen, int *code);
+/* The opener of directory replicas: "file:///DIR" or a plain path. */
+struct backend *replica_open_file(const char *url, const struct bopts *o,
+    int create, char *err, size_t errlen, int *code);
 /* Closes b, wiping its keys. */
 void replica_close(struct backend *b);
 /* Parses the age settings of o: 0 with *out NULL (none) or malloc'd, or

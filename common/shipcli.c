@@ -15,7 +15,8 @@
 #include "spool.h"
 
 int
-ship_cli(int argc, char **argv, char *const *env, const char *type)
+ship_cli(int argc, char **argv, char *const *env, const char *type,
+    replica_opener open)
 {
 	struct ship_opts o = {
 		.retention_ms = 24 * 3600 * 1000LL,
@@ -98,7 +99,7 @@ ship_cli(int argc, char **argv, char *const *env, const char *type)
 	if (spool_open(&sp, argv[0], 1) < 0)
 		log_fatal(100, "unable to open spool %s: %s", argv[0],
 		    strerror(errno));
-	if ((b = replica_open(argv[1], &bo, 1, err, sizeof err, &code)) ==
+	if ((b = replica_open_with(open, argv[1], &bo, 1, err, sizeof err, &code)) ==
 	    NULL)
 		log_fatal(code, "%s", err);
 	if (o.validation_ms > 0 && b->age != NULL && b->age->rcpt.n > 0 &&
@@ -108,7 +109,7 @@ ship_cli(int argc, char **argv, char *const *env, const char *type)
 	/* Validation restores with two threads: a backend that cannot serve
 	 * both gets a second connection. */
 	if (o.validation_ms > 0 && !b->ops->shared && (o.vbe =
-	    replica_open(argv[1], &bo, 0, err, sizeof err, &code)) == NULL)
+	    replica_open_with(open, argv[1], &bo, 0, err, sizeof err, &code)) == NULL)
 		log_fatal(code, "%s", err);
 	code = ship_main(&sp, b, &o);
 	if (o.vbe != NULL)

@@ -136,9 +136,9 @@ validate_replica(struct spool *sp, struct backend *const be[2],
 	    replica);
 	/* The spool first: if it no longer holds that position (ls-watch
 	 * collected it), there is nothing to compare with. */
-	local[0] = replica_open(sp->dir, NULL, 0, why, sizeof why, &code);
+	local[0] = replica_open_with(replica_open_file, sp->dir, NULL, 0, why, sizeof why, &code);
 	local[1] = local[0] == NULL ? NULL :
-	    replica_open(sp->dir, NULL, 0, why, sizeof why, &code);
+	    replica_open_with(replica_open_file, sp->dir, NULL, 0, why, sizeof why, &code);
 	if (local[1] == NULL) {
 		snprintf(err, errlen, "unable to open the spool: %s", why);
 		rc = VALIDATE_FAILED;
