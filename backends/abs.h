@@ -9,6 +9,9 @@
 #include "backend.h"
 #include "bopt.h"
 
+/* part-size (the block size) when not set. */
+#define ABS_BLOCK_DEFAULT	(5ULL << 20)
+
 /* Where a replica is, from its URL and settings. */
 struct abs_loc {
 	char	account[64];

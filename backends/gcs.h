@@ -10,6 +10,9 @@
 #include "backend.h"
 #include "bopt.h"
 
+/* part-size when not set: above it a put is a resumable upload. */
+#define GCS_PART_DEFAULT	(8ULL << 20)
+
 struct gcs_loc {
 	char	bucket[224];
 	char	prefix[1024];	/* root in the bucket, no '/' at the ends */

@@ -10,6 +10,9 @@
 #include "backend.h"
 #include "bopt.h"
 
+/* part-size when not set: S3's smallest part. */
+#define S3_PART_DEFAULT	(5ULL << 20)
+
 /* Where a replica is, from its URL and settings. */
 struct s3_loc {
 	char	bucket[256];	/* "" for an access point */
