@@ -123,8 +123,8 @@ dial(struct sftp *s)
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		set_err(s, BE_TEMP, "connect to %s:%d: %s", s->l.host,
-		    s->l.port, strerror(errno));
+		set_err(s, BE_TEMP, "connect to %s: %s", s->l.hostport,
+		    strerror(errno));
 		return -1;
 	}
 	/* libssh2 wants a blocking socket; its own timeout bounds waits. */
@@ -180,7 +180,7 @@ check_host_key(struct sftp *s)
 	size_t len;
 	int type, rc;
 
-	snprintf(where, sizeof where, "%s:%d", s->l.host, s->l.port);
+	snprintf(where, sizeof where, "%s", s->l.hostport);
 	if ((key = libssh2_session_hostkey(s->ssh, &len, &type)) == NULL) {
 		set_err(s, BE_TEMP, "%s: no host key", where);
 		return -1;
@@ -300,8 +300,8 @@ authenticate(struct sftp *s)
 		    "key-path, a password, or an agent in SSH_AUTH_SOCK)", u,
 		    s->l.host);
 	tried[strlen(tried) - 1] = '\0';
-	return set_err(s, BE_PERM, "%s@%s:%d: login refused (tried %s)", u,
-	    s->l.host, s->l.port, tried);
+	return set_err(s, BE_PERM, "%s@%s: login refused (tried %s)", u,
+	    s->l.hostport, tried);
 }
 
 /* Connects if not connected. BE_OK, or a BE_* code with b.err set. */
@@ -330,8 +330,8 @@ ensure(struct sftp *s)
 	libssh2_session_set_timeout(s->ssh, s->timeout_ms);
 	if (libssh2_session_handshake(s->ssh, s->fd) != 0) {
 		libssh2_session_last_error(s->ssh, &msg, NULL, 0);
-		set_err(s, BE_TEMP, "%s:%d: SSH handshake: %s", s->l.host,
-		    s->l.port, msg);
+		set_err(s, BE_TEMP, "%s: SSH handshake: %s", s->l.hostport,
+		    msg);
 		disconnect(s);
 		return BE_TEMP;
 	}
@@ -351,7 +351,7 @@ ensure(struct sftp *s)
 		disconnect(s);
 		return BE_TEMP;
 	}
-	log_info("connected to %s@%s:%d", s->l.user, s->l.host, s->l.port);
+	log_info("connected to %s@%s", s->l.user, s->l.hostport);
 	return BE_OK;
 }
 
@@ -798,8 +798,8 @@ sftp_open(const char *url, const struct bopts *o, char *err, size_t errlen,
 	if ((v = bopt_env(o, "SSH_AUTH_SOCK")) != NULL && *v != '\0')
 		s->agent_sock = strdup(v);
 	s->timeout_ms = (long)bopt_dur(o, "timeout", 30000);
-	if (asprintf(&s->b.where, "sftp://%s@%s:%d%s%s", s->l.user, s->l.host,
-	    s->l.port, s->l.root[0] == '/' ? "" : "/~/", s->l.root) < 0 ||
+	if (asprintf(&s->b.where, "sftp://%s@%s%s%s", s->l.user,
+	    s->l.hostport, s->l.root[0] == '/' ? "" : "/~/", s->l.root) < 0 ||
 	    s->known_hosts == NULL) {
 		s->b.where = NULL;
 		snprintf(err, errlen, "out of memory");

@@ -14,13 +14,14 @@ struct sftp_loc {
 	char	user[64];
 	char	host[256];
 	int	port;
+	char	hostport[300];	/* HOST:PORT, [IPV6]:PORT, for messages */
 	char	root[1024];	/* remote directory, no '/' at the end */
 	int	url_password;	/* the URL held a password */
 };
 
 /*
- * Parses sftp://USER[:PASSWORD]@HOST[:PORT]/PATH, or with the settings
- * host (HOST[:PORT]), user and a relative or absolute path in the URL.
+ * Parses sftp://USER[:PASSWORD]@HOST[:PORT]/PATH (an IPv6 HOST in
+ * brackets), or with the settings host (HOST[:PORT]), user and a relative or absolute path in the URL.
  * The password, if the URL has one, goes to pw (pwlen bytes). 0, or -1
  * with one line in err.
  */

@@ -13,15 +13,31 @@
 #include "bopt.h"
 #include "sftp.h"
 
+/* HOST, HOST:PORT, [IPV6] or [IPV6]:PORT (a bare IPv6 address, with
+ * more than one colon, is a host without a port). */
 static int
 split_port(const char *hp, char *host, size_t hlen, int *port, char *err,
     size_t errlen)
 {
-	const char *colon = strrchr(hp, ':');
+	const char *h = hp, *colon = strrchr(hp, ':'), *close;
 	char *end;
 	long p = 22;
-	size_t n = colon != NULL ? (size_t)(colon - hp) : strlen(hp);
+	size_t n;
 
+	if (hp[0] == '[') {
+		if ((close = strchr(hp, ']')) == NULL ||
+		    (close[1] != '\0' && close[1] != ':')) {
+			snprintf(err, errlen, "%s: not [ADDRESS][:PORT]", hp);
+			return -1;
+		}
+		h = hp + 1;
+		n = (size_t)(close - h);
+		colon = close[1] == ':' ? close + 1 : NULL;
+	} else if (colon != NULL && strchr(hp, ':') != colon) {
+		n = strlen(hp);
+		colon = NULL;
+	} else
+		n = colon != NULL ? (size_t)(colon - hp) : strlen(hp);
 	if (colon != NULL) {
 		errno = 0;
 		p = strtol(colon + 1, &end, 10);
@@ -34,7 +50,7 @@ split_port(const char *hp, char *host, size_t hlen, int *port, char *err,
 		snprintf(err, errlen, "%s: not HOST[:PORT]", hp);
 		return -1;
 	}
-	memcpy(host, hp, n);
+	memcpy(host, h, n);
 	host[n] = '\0';
 	*port = (int)p;
 	return 0;
@@ -124,6 +140,8 @@ sftp_parse(const char *url, const struct bopts *o, struct sftp_loc *l,
 	if (split_port(hp, l->host, sizeof l->host, &l->port, err,
 	    errlen) < 0)
 		return -1;
+	snprintf(l->hostport, sizeof l->hostport, strchr(l->host, ':') ?
+	    "[%s]:%d" : "%s:%d", l->host, l->port);
 	if ((v = bopt_get(o, "user")) != NULL)
 		snprintf(l->user, sizeof l->user, "%s", v);
 	if (l->user[0] == '\0') {

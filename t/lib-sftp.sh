@@ -1,5 +1,5 @@
 # t/lib-sftp.sh: the SFTP peer for tests, sourced after t/lib.sh. It runs
-# a private OpenSSH sshd (/usr/sbin/sshd) on 127.0.0.1 for a throwaway
+# a private OpenSSH sshd (/usr/sbin/sshd) on 127.0.0.1 (and ::1, same port, where the machine has it) for a throwaway
 # local user, and removes the server, its sessions and the user when the
 # script ends. It needs root; the system's own sshd, its configuration and
 # its host keys are left alone.
@@ -94,6 +94,14 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])
 s.close()'
+}
+
+# sftp_have_ipv6: this machine can listen on ::1 (the server then listens
+# there too, on the same port).
+sftp_have_ipv6() {
+	python3 -c 'import socket
+s = socket.socket(socket.AF_INET6)
+s.bind(("::1", 0))' 2>/dev/null
 }
 
 # sftp_running PID: the process exists and is not a zombie. (The stat file
@@ -260,10 +268,17 @@ sftp_stop() {
 
 # sftp_write_config PORT: the server's sshd_config, for PORT.
 sftp_write_config() {
+	if sftp_have_ipv6; then
+		_sftp_listen="ListenAddress 127.0.0.1
+ListenAddress ::1
+AddressFamily any"
+	else
+		_sftp_listen="ListenAddress 127.0.0.1
+AddressFamily inet"
+	fi
 	cat >"$SFTP_CONFIG" <<EOF
-ListenAddress 127.0.0.1
+$_sftp_listen
 Port $1
-AddressFamily inet
 HostKey $SFTP_DIR/host_ed25519
 PidFile $SFTP_DIR/sshd.pid
 AuthorizedKeysFile $SFTP_HOME/.ssh/authorized_keys

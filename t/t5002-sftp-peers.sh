@@ -58,8 +58,11 @@ session_procs() {
 	echo $n
 }
 
-test_expect_success SFTP 'sshd runs on 127.0.0.1 only, for one user' '
+test_expect_success SFTP 'sshd runs on loopback only (127.0.0.1, and ::1 where there is one), for one user' '
 	echo "0100007F:$(printf %04X $SFTP_PORT)" >want &&
+	if sftp_have_ipv6; then
+		echo "00000000000000000000000001000000:$(printf %04X $SFTP_PORT)" >>want
+	fi &&
 	listening $SFTP_PORT >got &&
 	test_cmp want got &&
 	test "$SFTP_HOST" = 127.0.0.1 &&

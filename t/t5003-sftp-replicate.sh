@@ -57,6 +57,24 @@ test_expect_success SFTP 'pinned host keys: a key line, a SHA256: fingerprint; i
 	grep -q "^ls-ship-sftp: warning: 127.0.0.1:$SFTP_PORT: host key $SFTP_HOSTKEY_FP NOT CHECKED (insecure-ignore-host-key)$" err
 '
 
+sftp_have_ipv6 && test_set_prereq IPV6
+
+test_expect_success SFTP,IPV6 'an IPv6 address in brackets: [::1]:PORT' '
+	ship1 -v -O host-key="$SFTP_HOSTKEY_PUB" -O key-path=$SFTP_KEY_ED25519 \
+	    spool "sftp://$SFTP_USER@[::1]:$SFTP_PORT/~/v6" 2>err &&
+	grep -q "info: connected to $SFTP_USER@\[::1\]:$SFTP_PORT$" err &&
+	test -f "$SFTP_HOME/v6/generations/$(cut -d" " -f1 spool/generation)/snapshots/00000000.snapshot.lz4" &&
+	ssh-keyscan -T 3 -t ed25519 -p "$SFTP_PORT" ::1 2>/dev/null >kh6 &&
+	grep -q "^\[::1\]:$SFTP_PORT ssh-ed25519 " kh6 &&
+	ls-restore -O known-hosts=$PWD/kh6 -O key-path=$SFTP_KEY_ED25519 \
+	    -o v6.db "sftp://$SFTP_USER@[::1]:$SFTP_PORT/~/v6" &&
+	test_expect_code 100 ls-restore -O known-hosts=$SFTP_KNOWN_HOSTS \
+	    -O key-path=$SFTP_KEY_ED25519 -o v6b.db "sftp://$SFTP_USER@[::1]:$SFTP_PORT/~/v6" 2>err &&
+	grep -q "^ls-restore: fatal: \[::1\]:$SFTP_PORT: " err &&
+	test_expect_code 100 ls-ship-sftp -1 spool "sftp://$SFTP_USER@[::1/~/x" 2>err &&
+	grep -q "not \[ADDRESS\]\[:PORT\]" err
+'
+
 test_expect_success SFTP 'logins: ed25519, ecdsa, rsa keys, password, passphrase, agent' '
 	for k in "$SFTP_KEY_ED25519" "$SFTP_KEY_ECDSA" "$SFTP_KEY_RSA" "$SFTP_KEY_RSA_OPENSSH"; do
 		rm -rf "$SFTP_HOME/login" && ship1 -n k $KH -O key-path=$k spool $U/~/login || exit 1
