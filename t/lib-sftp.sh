@@ -1,8 +1,9 @@
 # t/lib-sftp.sh: the SFTP peer for tests, sourced after t/lib.sh. It runs
-# a private OpenSSH sshd (/usr/sbin/sshd) on 127.0.0.1 (and ::1, same port, where the machine has it) for a throwaway
-# local user, and removes the server, its sessions and the user when the
-# script ends. It needs root; the system's own sshd, its configuration and
-# its host keys are left alone.
+# a private OpenSSH sshd (/usr/sbin/sshd) on 127.0.0.1 (and on ::1, same
+# port, where the machine has it) for a throwaway local user, and removes
+# the server, its sessions and the user when the script ends. It needs
+# root; the system's own sshd, its configuration and its host keys are
+# left alone.
 #
 #   sftp_setup [--no-ssh-rsa]
 #                            create the user (useradd, a random password),
