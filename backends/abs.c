@@ -28,12 +28,13 @@
 #include "azauth.h"
 #include "backend.h"
 #include "bopt.h"
+#include "cloud.h"
 #include "enc.h"
 #include "http.h"
 #include "log.h"
 #include "xml.h"
 
-#define ATTEMPTS	5
+#define ATTEMPTS	CLOUD_ATTEMPTS
 #define API_VERSION	"2023-11-03"
 #define NHDR		12
 #define LIST_PAGE	1000	/* blobs a listing page, as S3's */
@@ -440,49 +441,48 @@ abs_put(struct backend *b, const char *name, int fd, uint64_t size,
 	return rc == BE_NOENT ? BE_PERM : rc;
 }
 
+/* One try of a GET, for cloud_get. */
+struct get_try {
+	struct abs	*a;
+	const char	*blob, *what;
+};
+
+static int
+get_send(void *arg, struct http_resume *r, struct http_resp *rs)
+{
+	struct get_try *t = arg;
+	struct call c;
+	char range[64];
+
+	memset(&c, 0, sizeof c);
+	c.method = "GET";
+	c.blob = t->blob;
+	c.what = t->what;
+	c.body_fd = -1;
+	c.sink = http_resume_sink;
+	c.sink_ctx = r;
+	c.want[0] = "Content-Range";
+	if (r->delivered > 0) {
+		snprintf(range, sizeof range, "x-ms-range: bytes=%llu-",
+		    (unsigned long long)r->delivered);
+		c.xh[c.nxh++] = range;
+	}
+	return do_call(t->a, &c, rs);
+}
+
 static int
 abs_get(struct backend *b, const char *name, backend_sink sink, void *ctx)
 {
 	struct abs *a = (struct abs *)b;
-	struct http_resp rs;
-	struct http_resume g;
-	struct call c;
-	char blob[1200], what[1300], range[64];
-	int rc, attempt;
+	struct get_try t = { a, NULL, NULL };
+	char blob[1200], what[1300];
 
 	if (full_name(a, name, blob, sizeof blob) < 0)
 		return set_err(a, BE_PERM, "%s: name too long", name);
 	snprintf(what, sizeof what, "GET %s", blob);
-	memset(&g, 0, sizeof g);
-	g.sink = sink;
-	g.ctx = ctx;
-	for (attempt = 1;; attempt++) {
-		memset(&c, 0, sizeof c);
-		c.method = "GET";
-		c.blob = blob;
-		c.what = what;
-		c.body_fd = -1;
-		c.sink = http_resume_sink;
-		c.sink_ctx = &g;
-		c.want[0] = "Content-Range";
-		if (g.delivered > 0) {
-			snprintf(range, sizeof range, "x-ms-range: bytes=%llu-",
-			    (unsigned long long)g.delivered);
-			c.xh[c.nxh++] = range;
-		}
-		g.started = 0;
-		g.rs = &rs;
-		rc = do_call(a, &c, &rs);
-		if (rc == BE_OK) {
-			http_resp_free(&rs);
-			return BE_OK;
-		}
-		if (rc != BE_TEMP || g.stopped || attempt >= ATTEMPTS)
-			return g.stopped ? set_err(a, BE_TEMP, "%s: the "
-			    "receiver stopped", what) : rc;
-		log_warn("%s", a->b.err);
-		http_backoff(attempt, 250, 8000);
-	}
+	t.blob = blob;
+	t.what = what;
+	return cloud_get(b, what, sink, ctx, get_send, &t);
 }
 
 struct list_ctx {

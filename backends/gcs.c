@@ -24,6 +24,7 @@
 
 #include "backend.h"
 #include "bopt.h"
+#include "cloud.h"
 #include "enc.h"
 #include "gcpauth.h"
 #include "gcs.h"
@@ -31,7 +32,7 @@
 #include "log.h"
 #include "restore.h"
 
-#define ATTEMPTS	5
+#define ATTEMPTS	CLOUD_ATTEMPTS
 #define NHDR		8
 #define BOUNDARY	"ls-gcs-6f1c0b7e2d"
 
@@ -526,54 +527,51 @@ object_url(const struct gcs *g, const char *full, const char *suffix)
 	return u;
 }
 
+/* One try of a GET, for cloud_get. */
+struct get_try {
+	struct gcs	*g;
+	const char	*url, *what;
+};
+
+static int
+get_send(void *arg, struct http_resume *r, struct http_resp *rs)
+{
+	struct get_try *t = arg;
+	struct call c;
+	char range[64];
+
+	memset(&c, 0, sizeof c);
+	c.method = "GET";
+	c.url = t->url;
+	c.what = t->what;
+	c.body_fd = -1;
+	c.sink = http_resume_sink;
+	c.sink_ctx = r;
+	c.want[0] = "Content-Range";
+	if (r->delivered > 0) {
+		snprintf(range, sizeof range, "Range: bytes=%llu-",
+		    (unsigned long long)r->delivered);
+		c.xh[c.nxh++] = range;
+	}
+	return do_call(t->g, &c, rs);
+}
+
 static int
 gcs_get(struct backend *b, const char *name, backend_sink sink, void *ctx)
 {
 	struct gcs *g = (struct gcs *)b;
-	struct http_resp rs;
-	struct http_resume r;
-	struct call c;
-	char full[1200], what[1300], range[64], *url;
-	int rc, attempt;
+	struct get_try t = { g, NULL, NULL };
+	char full[1200], what[1300], *url;
+	int rc;
 
 	if (full_name(g, name, full, sizeof full) < 0)
 		return set_err(g, BE_PERM, "%s: name too long", name);
 	if ((url = object_url(g, full, "?alt=media")) == NULL)
 		return set_err(g, BE_TEMP, "out of memory");
 	snprintf(what, sizeof what, "GET %s", full);
-	memset(&r, 0, sizeof r);
-	r.sink = sink;
-	r.ctx = ctx;
-	for (attempt = 1;; attempt++) {
-		memset(&c, 0, sizeof c);
-		c.method = "GET";
-		c.url = url;
-		c.what = what;
-		c.body_fd = -1;
-		c.sink = http_resume_sink;
-		c.sink_ctx = &r;
-		c.want[0] = "Content-Range";
-		if (r.delivered > 0) {
-			snprintf(range, sizeof range, "Range: bytes=%llu-",
-			    (unsigned long long)r.delivered);
-			c.xh[c.nxh++] = range;
-		}
-		r.started = 0;
-		r.rs = &rs;
-		rc = do_call(g, &c, &rs);
-		if (rc == BE_OK) {
-			http_resp_free(&rs);
-			break;
-		}
-		if (rc != BE_TEMP || r.stopped || attempt >= ATTEMPTS) {
-			if (r.stopped)
-				rc = set_err(g, BE_TEMP, "%s: the receiver "
-				    "stopped", what);
-			break;
-		}
-		log_warn("%s", g->b.err);
-		http_backoff(attempt, 250, 8000);
-	}
+	t.url = url;
+	t.what = what;
+	rc = cloud_get(b, what, sink, ctx, get_send, &t);
 	free(url);
 	return rc;
 }

@@ -27,6 +27,7 @@
 #include "awscred.h"
 #include "backend.h"
 #include "bopt.h"
+#include "cloud.h"
 #include "enc.h"
 #include "http.h"
 #include "log.h"
@@ -35,7 +36,7 @@
 #include "sigv4.h"
 #include "xml.h"
 
-#define ATTEMPTS	5
+#define ATTEMPTS	CLOUD_ATTEMPTS
 #define DELETE_BATCH	1000
 #define NHDR		12
 
@@ -607,50 +608,49 @@ s3_put(struct backend *b, const char *name, int fd, uint64_t size,
 	return rc == BE_NOENT ? BE_PERM : rc;
 }
 
+/* One try of a GET, for cloud_get. */
+struct get_try {
+	struct s3	*s;
+	const char	*key, *what;
+};
+
+static int
+get_send(void *arg, struct http_resume *r, struct http_resp *rs)
+{
+	struct get_try *t = arg;
+	struct call c;
+	char range[64];
+
+	memset(&c, 0, sizeof c);
+	c.method = "GET";
+	c.key = t->key;
+	c.what = t->what;
+	c.body_fd = -1;
+	c.sink = http_resume_sink;
+	c.sink_ctx = r;
+	c.want[0] = "Content-Range";
+	if (r->delivered > 0) {
+		snprintf(range, sizeof range, "Range: bytes=%llu-",
+		    (unsigned long long)r->delivered);
+		c.xh[c.nxh++] = range;
+	}
+	return do_call(t->s, &c, rs);
+}
+
 static int
 s3_get(struct backend *b, const char *name, backend_sink sink, void *ctx)
 {
 	struct s3 *s = (struct s3 *)b;
-	struct http_resp rs;
-	struct http_resume g;
-	struct call c;
-	char key[1200], what[1300], range[64];
-	int rc, attempt;
+	struct get_try t = { s, NULL, NULL };
+	char key[1200], what[1300];
 
 	if (full_key(s, name, key, sizeof key) < 0)
 		return set_err(s, BE_PERM, "%s: name too long", name);
 	snprintf(what, sizeof what, "GET %s", key);
-	memset(&g, 0, sizeof g);
-	g.sink = sink;
-	g.ctx = ctx;
+	t.key = key;
+	t.what = what;
 	/* A transfer cut short goes on from where it stopped. */
-	for (attempt = 1;; attempt++) {
-		memset(&c, 0, sizeof c);
-		c.method = "GET";
-		c.key = key;
-		c.what = what;
-		c.body_fd = -1;
-		c.sink = http_resume_sink;
-		c.sink_ctx = &g;
-		c.want[0] = "Content-Range";
-		if (g.delivered > 0) {
-			snprintf(range, sizeof range, "Range: bytes=%llu-",
-			    (unsigned long long)g.delivered);
-			c.xh[c.nxh++] = range;
-		}
-		g.started = 0;
-		g.rs = &rs;
-		rc = do_call(s, &c, &rs);
-		if (rc == BE_OK) {
-			http_resp_free(&rs);
-			return BE_OK;
-		}
-		if (rc != BE_TEMP || g.stopped || attempt >= ATTEMPTS)
-			return g.stopped ? set_err(s, BE_TEMP, "%s: the "
-			    "receiver stopped", what) : rc;
-		log_warn("%s", s->b.err);
-		http_backoff(attempt, 250, 8000);
-	}
+	return cloud_get(b, what, sink, ctx, get_send, &t);
 }
 
 struct list_ctx {
