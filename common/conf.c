@@ -493,7 +493,18 @@ check_backend(struct parse *p, struct conf_replica *r)
 	struct bopts o = { .type = r->type, .env = p->env };
 	char *kv[BOPT_MAX], why[512];
 	size_t i;
+	int rcpt = 0, ids = 0;
 
+	for (i = 0; i < r->nkv; i++) {
+		rcpt |= strcmp(r->kv[i].key, "age-recipients") == 0;
+		ids |= strncmp(r->kv[i].key, "age-identities", 14) == 0;
+	}
+	/* The shipper would refuse to start; say so here, with the line. */
+	if (rcpt && !ids && r->validation_ms > 0) {
+		fail(p, r->line, "validation-interval: validating a replica "
+		    "encrypted with age needs its age-identities");
+		return;
+	}
 	if (strcmp(r->type, "file") == 0)
 		return;
 	for (i = 0; i < r->nkv && i < BOPT_MAX; i++)

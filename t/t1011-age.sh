@@ -119,7 +119,13 @@ test_expect_success AGE 'config: keys per replica, the identity kept out of argv
 test_expect_success AGE 'config errors name the file and line' '
 	printf "[db]\npath = %s/cdb\n[replica]\npath = %s/crep\nage-recipients = age1nope\n" "$PWD" "$PWD" >bad.conf &&
 	test_expect_code 100 ls-replicate -n -config bad.conf 2>err &&
-	grep -q "^ls-replicate: fatal: bad.conf:5: age-recipients: recipient 1: " err
+	grep -q "^ls-replicate: fatal: bad.conf:5: age-recipients: recipient 1: " err &&
+	printf "validation-interval = 1h\n[db]\npath = %s/cdb\n[replica]\npath = %s/crep\nage-recipients = %s\n" "$PWD" "$PWD" "$(pub k1.txt)" >noid.conf &&
+	test_expect_code 100 ls-replicate -n -config noid.conf 2>err &&
+	echo "ls-replicate: fatal: noid.conf:4: validation-interval: validating a replica encrypted with age needs its age-identities" >expect &&
+	test_cmp expect err &&
+	printf "age-identities-file = %s/k1.txt\n" "$PWD" | cat - noid.conf >withid.conf &&
+	ls-replicate -n -config withid.conf
 '
 
 test_expect_success LITESTREAM,AGE 'Litestream v0.3.13 with age: ls-restore reads its replica' '
