@@ -68,7 +68,6 @@
 #define CLI_OUT_MAX	(1024 * 1024)
 #define CLI_ERR_MAX	(16 * 1024)
 #define CLI_TIMEOUT_S	30
-#define RETRY_AFTER_S	10	/* wait after a failed refresh */
 
 #define AUTHORITY	"https://login.microsoftonline.com/"
 #define IMDS_HOST	"http://169.254.169.254"
@@ -540,9 +539,7 @@ struct aztoken_chain {
 	char		*env[E_N];	/* NULL when unset or empty */
 	char		**envp;		/* all of the environment: az's */
 	int		cli_timeout;
-	char		*tok;		/* the current token, or NULL */
-	time_t		expires, refresh_at;
-	char		source[128];
+	struct cred_token held;	/* the current token */
 };
 
 /* What a source yields. */
@@ -1261,55 +1258,31 @@ run_chain(struct aztoken_chain *c, struct got *g, char *err, size_t errlen)
 	    "tried %s", n.buf);
 }
 
+/* The chain as a cred_token_fetch. */
+static int
+fetch(void *ctx, char **tok, time_t *expires, char *source, size_t srclen,
+    char *err, size_t errlen)
+{
+	struct got g;
+	int rc;
+
+	if ((rc = run_chain(ctx, &g, err, errlen)) == 0) {
+		*tok = g.tok;
+		*expires = g.expires;
+		snprintf(source, srclen, "%s", g.source);
+	}
+	return rc;
+}
+
 int
 aztoken_get_expiry(struct aztoken_chain *c, char *tok, size_t toklen,
     time_t *expires, char *source, size_t srclen, char *err, size_t errlen)
 {
-	struct got g;
-	time_t now;
-	size_t k;
-	int rc = 0;
+	int rc;
 
-	if (errlen > 0)
-		err[0] = '\0';
-	if (toklen > 0)
-		tok[0] = '\0';
 	pthread_mutex_lock(&c->mu);
-	now = time(NULL);
-	if (c->tok == NULL || now >= c->refresh_at) {
-		rc = run_chain(c, &g, err, errlen);
-		now = time(NULL);
-		if (rc == 0) {
-			cred_wipe_free(c->tok);
-			c->tok = g.tok;
-			c->expires = g.expires;
-			memcpy(c->source, g.source, sizeof c->source);
-			c->refresh_at = aztoken_refresh_at(now, c->expires);
-		} else if (c->tok != NULL && now < c->expires) {
-			/* The refresh failed but the token held is still
-			 * good: use it, and try again a little later. */
-			c->refresh_at = now + (c->expires - now) / 2;
-			if (c->refresh_at > now + RETRY_AFTER_S)
-				c->refresh_at = now + RETRY_AFTER_S;
-			rc = 0;
-			if (errlen > 0)
-				err[0] = '\0';
-		} else {
-			pthread_mutex_unlock(&c->mu);
-			return rc;
-		}
-	}
-	if ((k = strlen(c->tok)) >= toklen)
-		rc = cred_fail(100, err, errlen, "the access token from %s is "
-		    "longer than %zu bytes", c->source, toklen > 0 ?
-		    toklen - 1 : 0);
-	else {
-		memcpy(tok, c->tok, k + 1);
-		if (srclen > 0)
-			snprintf(source, srclen, "%s", c->source);
-		if (expires != NULL)
-			*expires = c->expires;
-	}
+	rc = cred_token_get(&c->held, fetch, c, tok, toklen, expires, source,
+	    srclen, err, errlen);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
@@ -1326,8 +1299,7 @@ void
 aztoken_expire(struct aztoken_chain *c)
 {
 	pthread_mutex_lock(&c->mu);
-	cred_wipe_free(c->tok);
-	c->tok = NULL;
+	cred_token_drop(&c->held);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -1397,7 +1369,7 @@ aztoken_free(struct aztoken_chain *c)
 	for (i = 0; c->envp != NULL && c->envp[i] != NULL; i++)
 		cred_wipe_free(c->envp[i]);
 	free(c->envp);
-	cred_wipe_free(c->tok);
+	cred_token_drop(&c->held);
 	http_free(c->hown);
 	http_free(c->hshort);
 	pthread_mutex_destroy(&c->mu);

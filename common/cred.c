@@ -178,3 +178,59 @@ cred_fetch(struct http *h, const struct http_req *rq, struct http_resp *rs,
 		http_backoff(attempt, CRED_BACKOFF_MS, CRED_BACKOFF_MAX_MS);
 	}
 }
+
+int
+cred_token_get(struct cred_token *t, cred_token_fetch fetch, void *ctx,
+    char *tok, size_t toklen, time_t *expires, char *source, size_t srclen,
+    char *err, size_t errlen)
+{
+	char *fresh = NULL, src[sizeof t->source];
+	time_t exp = 0, now;
+	size_t k;
+	int rc = 0;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (toklen > 0)
+		tok[0] = '\0';
+	now = time(NULL);
+	if (t->tok == NULL || now >= t->refresh_at) {
+		src[0] = '\0';
+		rc = fetch(ctx, &fresh, &exp, src, sizeof src, err, errlen);
+		now = time(NULL);
+		if (rc == 0) {
+			cred_wipe_free(t->tok);
+			t->tok = fresh;
+			t->expires = exp;
+			memcpy(t->source, src, sizeof t->source);
+			t->refresh_at = cred_refresh_at(now, t->expires);
+		} else if (t->tok != NULL && now < t->expires) {
+			/* The refresh failed but the token held is still
+			 * good: use it, and try again a little later. */
+			t->refresh_at = now + (t->expires - now) / 2;
+			if (t->refresh_at > now + CRED_RETRY_S)
+				t->refresh_at = now + CRED_RETRY_S;
+			rc = 0;
+			if (errlen > 0)
+				err[0] = '\0';
+		} else
+			return rc;
+	}
+	if ((k = strlen(t->tok)) >= toklen)
+		return cred_fail(100, err, errlen, "the access token from %s is "
+		    "longer than %zu bytes", t->source, toklen > 0 ?
+		    toklen - 1 : 0);
+	memcpy(tok, t->tok, k + 1);
+	if (srclen > 0)
+		snprintf(source, srclen, "%s", t->source);
+	if (expires != NULL)
+		*expires = t->expires;
+	return 0;
+}
+
+void
+cred_token_drop(struct cred_token *t)
+{
+	cred_wipe_free(t->tok);
+	t->tok = NULL;
+}

@@ -53,4 +53,34 @@ time_t cred_refresh_at(time_t fetched, time_t expires);
 int cred_fetch(struct http *h, const struct http_req *rq,
     struct http_resp *rs, int tries);
 
+/*
+ * A bearer token that a chain fetches and several threads share. It is
+ * fetched again at its refresh time (cred_refresh_at); if that fails while
+ * the token held is still good, the token is kept and the fetch tried
+ * again within CRED_RETRY_S.
+ */
+#define CRED_RETRY_S	10
+
+struct cred_token {
+	char	*tok;		/* NULL until fetched, or after expire */
+	time_t	expires, refresh_at;
+	char	source[256];
+};
+
+/* Fetches a token: 0 with a malloc'd *tok, its expiry and the source's
+ * name; or an exit status (100, 111) with err. */
+typedef int (*cred_token_fetch)(void *ctx, char **tok, time_t *expires,
+    char *source, size_t srclen, char *err, size_t errlen);
+
+/*
+ * With the caller's lock held: the token into tok (toklen bytes), its
+ * expiry into *expires (unless NULL), its source into source. Returns 0,
+ * or an exit status with err.
+ */
+int cred_token_get(struct cred_token *t, cred_token_fetch fetch, void *ctx,
+    char *tok, size_t toklen, time_t *expires, char *source, size_t srclen,
+    char *err, size_t errlen);
+/* Drops the token (after a 401, say) and wipes it. */
+void cred_token_drop(struct cred_token *t);
+
 #endif
