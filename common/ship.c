@@ -643,6 +643,16 @@ ship_validate(struct spool *sp, struct backend *b, const struct ship_opts *o)
 	return rc;
 }
 
+/* The shorter of wait (-1: none) and the time from now to at (0 if
+ * past). */
+static int64_t
+until(int64_t wait, int64_t at, int64_t now)
+{
+	int64_t d = at > now ? at - now : 0;
+
+	return wait < 0 || d < wait ? d : wait;
+}
+
 static volatile sig_atomic_t stopping;
 
 /* Reads once from fd, which poll found readable (no O_NONBLOCK: the
@@ -771,16 +781,18 @@ ship_main(struct spool *sp, struct backend *b, const struct ship_opts *o)
 			next_val = t + o->validation_ms;
 		}
 		stats_flush(&st, sp, statsname, 0);
+		/* Sleep until the first timer that can fire: the next pass,
+		 * the stats, retention (only after a good pass), validation
+		 * (only when nothing is pending). -1: until woken. */
 		wait = -1;
 		if (due)
-			wait = retry_at > t ? retry_at - t : 0;
-		if (st.dirty && (wait < 0 || st.next_ms - t < wait))
-			wait = st.next_ms - t > 0 ? st.next_ms - t : 0;
-		if (o->retention_ms > 0 && (wait < 0 || next_ret - t < wait))
-			wait = next_ret - t;
-		if (!due && next_val != INT64_MAX &&
-		    (wait < 0 || next_val - t < wait))
-			wait = next_val > t ? next_val - t : 0;
+			wait = until(wait, retry_at, t);
+		if (st.dirty)
+			wait = until(wait, st.next_ms, t);
+		if (o->retention_ms > 0 && rc == BE_OK)
+			wait = until(wait, next_ret, t);
+		if (!due && next_val != INT64_MAX)
+			wait = until(wait, next_val, t);
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = in_open ? o->in_fd : -1;

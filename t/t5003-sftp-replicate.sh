@@ -72,7 +72,15 @@ test_expect_success SFTP,IPV6 'an IPv6 address in brackets: [::1]:PORT' '
 	    -O key-path=$SFTP_KEY_ED25519 -o v6b.db "sftp://$SFTP_USER@[::1]:$SFTP_PORT/~/v6" 2>err &&
 	grep -q "^ls-restore: fatal: \[::1\]:$SFTP_PORT: " err &&
 	test_expect_code 100 ls-ship-sftp -1 spool "sftp://$SFTP_USER@[::1/~/x" 2>err &&
-	grep -q "not \[ADDRESS\]\[:PORT\]" err
+	grep -q "not \[ADDRESS\]\[:PORT\]" err &&
+	test_expect_code 100 ls-ship-sftp -1 spool "sftp://$SFTP_USER@[::1]x/~/x" 2>err &&
+	grep -q "not \[ADDRESS\]\[:PORT\]" err &&
+	ship1 -v -O host="[::1]:$SFTP_PORT" -O user=$SFTP_USER -O host-key="$SFTP_HOSTKEY_PUB" \
+	    -O key-path=$SFTP_KEY_ED25519 -n v6b spool "sftp:///~/v6b" 2>err &&
+	grep -q "info: connected to $SFTP_USER@\[::1\]:$SFTP_PORT$" err &&
+	test_expect_code 111 ls-ship-sftp -1 -O host=::1 -O user=$SFTP_USER -O host-key="$SFTP_HOSTKEY_PUB" \
+	    -O key-path=$SFTP_KEY_ED25519 -O timeout=2s -n v6c spool "sftp:///~/v6c" 2>err &&
+	grep -q "connect to \[::1\]:22: " err
 '
 
 test_expect_success SFTP 'logins: ed25519, ecdsa, rsa keys, password, passphrase, agent' '
