@@ -52,6 +52,7 @@ struct stage {
 	int		merge, seal;
 	uint64_t	seg;		/* bytes of the segment being read */
 	int		failed;		/* the output failed (errno) */
+	int		bad;		/* a segment did not decode */
 };
 
 static int
@@ -101,11 +102,15 @@ stage_add(struct stage *sg, struct backend *b, int fd, const char *rel)
 				sg->failed = errno;
 				rc = -1;
 			}
-		} else if (lz4f_dec_push(&d, buf, (size_t)r) < 0)
+		} else if (lz4f_dec_push(&d, buf, (size_t)r) < 0) {
+			sg->bad = !sg->failed;
 			rc = -1;
+		}
 	}
-	if (rc == 0 && sg->merge && lz4f_dec_finish(&d) < 0)
+	if (rc == 0 && sg->merge && lz4f_dec_finish(&d) < 0) {
+		sg->bad = 1;
 		rc = -1;
+	}
 	if (rc < 0 && b->err[0] == '\0')
 		snprintf(b->err, sizeof b->err, sg->failed ?
 		    "unable to write a temp file: %s" : "spool %s: %s",
@@ -170,7 +175,8 @@ stage_free(struct stage *sg)
  * MERGE_MAX, or at a segment collected meanwhile. Else from v[0] alone.
  * With the replica's age recipients, the result is encrypted to them.
  * Returns the fd with *used and *size set, -2 if the first object is gone
- * from the spool, or -1 with b->err.
+ * from the spool, -3 if segment *used does not decode (so cannot be
+ * merged), or -1 with b->err.
  */
 static int
 stage_make(struct spool *sp, struct backend *b, const struct spool_obj *v,
@@ -220,7 +226,8 @@ stage_make(struct spool *sp, struct backend *b, const struct spool_obj *v,
 			close(in);
 			stage_free(&sg);
 			close(fd);
-			return -1;
+			*used = k;
+			return sg.bad ? -3 : -1;
 		}
 		close(in);
 		total += sg.seg;
@@ -237,6 +244,25 @@ stage_make(struct spool *sp, struct backend *b, const struct spool_obj *v,
 	return fd;
 }
 
+/* Opens spool object o to ship it as it is: the fd, -2 if it is gone
+ * (collected after every replica had it), or -1 with b->err. */
+static int
+open_spool(struct spool *sp, struct backend *b, const struct spool_obj *o,
+    const char *rel)
+{
+	char path[PATH_MAX];
+	int fd, e;
+
+	spool_path(sp, &o->n, path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		e = errno;
+		snprintf(b->err, sizeof b->err, "unable to open spool %s: %s",
+		    rel, strerror(e));
+		return e == ENOENT ? -2 : -1;
+	}
+	return fd;
+}
+
 /*
  * Uploads v[0], or with merging the run of WAL segments of its index
  * that follows it, as one object named after v[0]. *used says how many
@@ -246,27 +272,31 @@ static int
 put_run(struct spool *sp, struct backend *b, const struct spool_obj *v,
     size_t n, int merge, size_t *used)
 {
-	char path[PATH_MAX], rel[NAME_LEN];
+	char rel[NAME_LEN];
 	uint64_t size = v[0].size;
-	int fd, rc;
+	int fd = -3, rc;
 
 	name_format(&v[0].n, rel);
-	*used = 1;
-	if ((merge && n > 1) || (b->age != NULL && b->age->rcpt.n > 0)) {
-		b->err[0] = '\0';
-		fd = stage_make(sp, b, v, n, merge && n > 1, used, &size);
-		if (fd < 0)
-			return fd == -2 ? BE_NOENT : BE_TEMP;
-	} else {
-		spool_path(sp, &v[0].n, path);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-			snprintf(b->err, sizeof b->err, "unable to open spool "
-			    "%s: %s", rel, strerror(errno));
-			/* Gone from the spool: collected after every
-			 * replica had it. */
-			return errno == ENOENT ? BE_NOENT : BE_TEMP;
-		}
+	b->err[0] = '\0';
+	if (merge && n > 1) {
+		fd = stage_make(sp, b, v, n, 1, used, &size);
+		/* A damaged segment: merge those before it, or ship it as
+		 * it is, as without merging (restores will say what is
+		 * wrong with it), rather than try again for ever. */
+		if (fd == -3 && *used > 1)
+			fd = stage_make(sp, b, v, *used, 1, used, &size);
+		else if (fd == -3)
+			log_warn("%s: shipped as it is, unmerged", b->err);
 	}
+	if (fd == -3) {
+		*used = 1;
+		size = v[0].size;
+		fd = b->age != NULL && b->age->rcpt.n > 0 ?
+		    stage_make(sp, b, v, 1, 0, used, &size) :
+		    open_spool(sp, b, &v[0], rel);
+	}
+	if (fd < 0)
+		return fd == -2 ? BE_NOENT : BE_TEMP;
 	/* A merged object is as new as its last segment. */
 	rc = b->ops->put(b, rel, fd, size, v[*used - 1].mtime_ns);
 	close(fd);

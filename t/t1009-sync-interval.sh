@@ -67,6 +67,19 @@ test_expect_success 'later segments follow a merged object: restore still whole'
 	test "$(sql d.db "SELECT count(*), sum(x) FROM t")" = "32|528"
 '
 
+test_expect_success 'a damaged segment in the spool: those before it merged, it shipped as it is, then merging goes on' '
+	rm -rf dspool drep && cp -r spool dspool && rm -f dspool/acks/* &&
+	n5=$(grep /wal/ names | sed -n 5p) && n6=$(grep /wal/ names | sed -n 6p) &&
+	printf "\001\002\003" | dd of="dspool/$n5" bs=1 seek=8 conv=notrunc 2>/dev/null &&
+	ls-ship-file -1 -v -i 1m -r 0 dspool drep 2>err &&
+	grep -q "shipped $(grep /wal/ names | head -n 1) (.* bytes, 4 segments)" err &&
+	grep -q "^ls-ship-file: warning: spool $n5: .*: shipped as it is, unmerged$" err &&
+	cmp "dspool/$n5" "drep/$n5" &&
+	grep -q "shipped $n6 (.* bytes, [0-9]* segments)" err &&
+	test_expect_code 100 ls-restore -o dmg.db drep 2>err &&
+	grep -q "$n5" err
+'
+
 test_expect_success 'running: at most one pass per interval, far fewer objects than segments' '
 	sql live.db "PRAGMA journal_mode=wal; CREATE TABLE t(x)" &&
 	start_pipeline "-i 0 live.db lspool" "-v -i 2s -r 0 lspool $PWD/lrep" &&
