@@ -542,13 +542,6 @@ struct aztoken_chain {
 	struct cred_token held;	/* the current token */
 };
 
-/* What a source yields. */
-struct got {
-	char	*tok;
-	time_t	expires;
-	char	source[128];
-};
-
 time_t
 aztoken_refresh_at(time_t fetched, time_t expires)
 {
@@ -655,7 +648,7 @@ local_time(const char *s, time_t *t)
  */
 static int
 token_answer(const char *body, size_t len, int cli, time_t now,
-    const char *what, struct got *g, char *err, size_t errlen)
+    const char *what, struct cred_got *g, char *err, size_t errlen)
 {
 	const char *tname = cli ? "accessToken" : "access_token";
 	const char *tok, *s;
@@ -752,7 +745,7 @@ error_code(const struct http_resp *rs, char *code, size_t n)
 /* The outcome of a token request that cred_fetch() finished. */
 static int
 token_response(int rc, struct http_resp *rs, const char *what,
-    struct got *g, char *err, size_t errlen)
+    struct cred_got *g, char *err, size_t errlen)
 {
 	char code[96];
 
@@ -798,7 +791,7 @@ half_set(const struct aztoken_chain *c, const int *need, int n, char *err,
 
 /* Source a: a service principal, with a secret or a federated token. */
 static int
-src_principal(struct aztoken_chain *c, struct got *g, struct cred_notes *n,
+src_principal(struct aztoken_chain *c, struct cred_got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	const char *secret = c->env[E_SECRET], *fed = c->env[E_FED];
@@ -907,7 +900,7 @@ mi_url(const struct aztoken_chain *c, const char *base, const char *path,
 
 /* Source b: managed identity, App Service's endpoint or IMDS. */
 static int
-src_managed(struct aztoken_chain *c, struct got *g, struct cred_notes *n,
+src_managed(struct aztoken_chain *c, struct cred_got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	const char *ep = c->env[E_ID_EP], *idh = c->env[E_ID_HDR];
@@ -1101,7 +1094,7 @@ drain(int fd, struct buf *b, size_t max, int *full)
 
 /* Source c: the Azure CLI. */
 static int
-src_cli(struct aztoken_chain *c, struct got *g, struct cred_notes *n,
+src_cli(struct aztoken_chain *c, struct cred_got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	static const char what[] = "Azure CLI";
@@ -1233,16 +1226,18 @@ out:
 	return rc;
 }
 
-typedef int (*source_fn)(struct aztoken_chain *, struct got *,
+typedef int (*source_fn)(struct aztoken_chain *, struct cred_got *,
     struct cred_notes *, char *, size_t);
 
 static const source_fn sources[] = {
 	src_principal, src_managed, src_cli,
 };
 
+/* The chain, as a cred_token_fetch. */
 static int
-run_chain(struct aztoken_chain *c, struct got *g, char *err, size_t errlen)
+run_chain(void *ctx, struct cred_got *g, char *err, size_t errlen)
 {
+	struct aztoken_chain *c = ctx;
 	struct cred_notes n;
 	size_t i;
 	int rc;
@@ -1258,22 +1253,6 @@ run_chain(struct aztoken_chain *c, struct got *g, char *err, size_t errlen)
 	    "tried %s", n.buf);
 }
 
-/* The chain as a cred_token_fetch. */
-static int
-fetch(void *ctx, char **tok, time_t *expires, char *source, size_t srclen,
-    char *err, size_t errlen)
-{
-	struct got g;
-	int rc;
-
-	if ((rc = run_chain(ctx, &g, err, errlen)) == 0) {
-		*tok = g.tok;
-		*expires = g.expires;
-		snprintf(source, srclen, "%s", g.source);
-	}
-	return rc;
-}
-
 int
 aztoken_get_expiry(struct aztoken_chain *c, char *tok, size_t toklen,
     time_t *expires, char *source, size_t srclen, char *err, size_t errlen)
@@ -1281,8 +1260,8 @@ aztoken_get_expiry(struct aztoken_chain *c, char *tok, size_t toklen,
 	int rc;
 
 	pthread_mutex_lock(&c->mu);
-	rc = cred_token_get(&c->held, fetch, c, tok, toklen, expires, source,
-	    srclen, err, errlen);
+	rc = cred_token_get(&c->held, run_chain, c, tok, toklen, expires,
+	    source, srclen, err, errlen);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }

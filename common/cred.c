@@ -184,8 +184,8 @@ cred_token_get(struct cred_token *t, cred_token_fetch fetch, void *ctx,
     char *tok, size_t toklen, time_t *expires, char *source, size_t srclen,
     char *err, size_t errlen)
 {
-	char *fresh = NULL, src[sizeof t->source];
-	time_t exp = 0, now;
+	struct cred_got g;
+	time_t now;
 	size_t k;
 	int rc = 0;
 
@@ -195,14 +195,14 @@ cred_token_get(struct cred_token *t, cred_token_fetch fetch, void *ctx,
 		tok[0] = '\0';
 	now = time(NULL);
 	if (t->tok == NULL || now >= t->refresh_at) {
-		src[0] = '\0';
-		rc = fetch(ctx, &fresh, &exp, src, sizeof src, err, errlen);
+		memset(&g, 0, sizeof g);
+		rc = fetch(ctx, &g, err, errlen);
 		now = time(NULL);
 		if (rc == 0) {
 			cred_wipe_free(t->tok);
-			t->tok = fresh;
-			t->expires = exp;
-			memcpy(t->source, src, sizeof t->source);
+			t->tok = g.tok;
+			t->expires = g.expires;
+			memcpy(t->source, g.source, sizeof t->source);
 			t->refresh_at = cred_refresh_at(now, t->expires);
 		} else if (t->tok != NULL && now < t->expires) {
 			/* The refresh failed but the token held is still
@@ -217,8 +217,8 @@ cred_token_get(struct cred_token *t, cred_token_fetch fetch, void *ctx,
 			return rc;
 	}
 	if ((k = strlen(t->tok)) >= toklen)
-		return cred_fail(100, err, errlen, "the access token from %s is "
-		    "longer than %zu bytes", t->source, toklen > 0 ?
+		return cred_fail(100, err, errlen, "the access token from %s "
+		    "is longer than %zu bytes", t->source, toklen > 0 ?
 		    toklen - 1 : 0);
 	memcpy(tok, t->tok, k + 1);
 	if (srclen > 0)

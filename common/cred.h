@@ -67,10 +67,17 @@ struct cred_token {
 	char	source[256];
 };
 
-/* Fetches a token: 0 with a malloc'd *tok, its expiry and the source's
- * name; or an exit status (100, 111) with err. */
-typedef int (*cred_token_fetch)(void *ctx, char **tok, time_t *expires,
-    char *source, size_t srclen, char *err, size_t errlen);
+/* What a fetch yields: a malloc'd token, its expiry, the source's name. */
+struct cred_got {
+	char	*tok;
+	time_t	expires;
+	char	source[256];
+};
+
+/* Fetches a token into g (zeroed by the caller): 0, or an exit status
+ * (100, 111) with err. */
+typedef int (*cred_token_fetch)(void *ctx, struct cred_got *g, char *err,
+    size_t errlen);
 
 /*
  * With the caller's lock held: the token into tok (toklen bytes), its

@@ -316,13 +316,6 @@ struct gcptoken_chain {
 	struct cred_token held;	/* the current token */
 };
 
-/* What a source yields. */
-struct got {
-	char	*tok;
-	time_t	expires;
-	char	source[256];
-};
-
 time_t
 gcptoken_refresh_at(time_t fetched, time_t expires)
 {
@@ -426,7 +419,7 @@ host_ok(const char *h)
  */
 static int
 token_answer(const char *body, size_t len, time_t now, const char *what,
-    struct got *g, char *err, size_t errlen)
+    struct cred_got *g, char *err, size_t errlen)
 {
 	const char *tok;
 	json_error_t je;
@@ -536,7 +529,7 @@ error_code(const struct http_resp *rs, char *code, size_t n)
 /* The outcome of a token request that cred_fetch() finished. */
 static int
 token_response(int rc, struct http_resp *rs, const char *what,
-    struct got *g, char *err, size_t errlen)
+    struct cred_got *g, char *err, size_t errlen)
 {
 	char code[256];
 
@@ -557,7 +550,7 @@ token_response(int rc, struct http_resp *rs, const char *what,
 /* POSTs the form body to url and reads the token answer into g. */
 static int
 post_form(struct gcptoken_chain *c, const char *url, const char *body,
-    const char *what, struct got *g, char *err, size_t errlen)
+    const char *what, struct cred_got *g, char *err, size_t errlen)
 {
 	const char *hdr[1] = {
 		"Content-Type: application/x-www-form-urlencoded"
@@ -634,7 +627,7 @@ token_uri(json_t *j, const char *file, char *err, size_t errlen)
 /* A service account key: the JWT bearer grant. */
 static int
 service_account(struct gcptoken_chain *c, json_t *j, const char *lead,
-    const char *path, const char *file, struct got *g, char *err,
+    const char *path, const char *file, struct cred_got *g, char *err,
     size_t errlen)
 {
 	const char *email = member(j, "client_email");
@@ -686,7 +679,7 @@ service_account(struct gcptoken_chain *c, json_t *j, const char *lead,
  * leaves it. */
 static int
 authorized_user(struct gcptoken_chain *c, json_t *j, const char *lead,
-    const char *path, const char *file, struct got *g, char *err,
+    const char *path, const char *file, struct cred_got *g, char *err,
     size_t errlen)
 {
 	static const char *const need[3] = {
@@ -733,7 +726,8 @@ out:
  */
 static int
 from_file(struct gcptoken_chain *c, const char *lead, const char *path,
-    int must, struct got *g, struct cred_notes *n, char *err, size_t errlen)
+    int must, struct cred_got *g, struct cred_notes *n, char *err,
+    size_t errlen)
 {
 	char file[1024], *text = NULL;
 	const char *type;
@@ -783,7 +777,7 @@ out:
 }
 
 static int
-src_env(struct gcptoken_chain *c, struct got *g, struct cred_notes *n,
+src_env(struct gcptoken_chain *c, struct cred_got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	if (c->env[E_GAC] == NULL) {
@@ -795,7 +789,7 @@ src_env(struct gcptoken_chain *c, struct got *g, struct cred_notes *n,
 }
 
 static int
-src_gcloud(struct gcptoken_chain *c, struct got *g, struct cred_notes *n,
+src_gcloud(struct gcptoken_chain *c, struct cred_got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	if (c->adc_file == NULL) {
@@ -808,7 +802,7 @@ src_gcloud(struct gcptoken_chain *c, struct got *g, struct cred_notes *n,
 
 /* Source 3: the metadata server. */
 static int
-src_metadata(struct gcptoken_chain *c, struct got *g, struct cred_notes *n,
+src_metadata(struct gcptoken_chain *c, struct cred_got *g, struct cred_notes *n,
     char *err, size_t errlen)
 {
 	const char *host = c->env[E_META_HOST] ? c->env[E_META_HOST] :
@@ -879,16 +873,18 @@ src_metadata(struct gcptoken_chain *c, struct got *g, struct cred_notes *n,
 	return rc;
 }
 
-typedef int (*source_fn)(struct gcptoken_chain *, struct got *,
+typedef int (*source_fn)(struct gcptoken_chain *, struct cred_got *,
     struct cred_notes *, char *, size_t);
 
 static const source_fn sources[] = {
 	src_env, src_gcloud, src_metadata,
 };
 
+/* The chain, as a cred_token_fetch. */
 static int
-run_chain(struct gcptoken_chain *c, struct got *g, char *err, size_t errlen)
+run_chain(void *ctx, struct cred_got *g, char *err, size_t errlen)
 {
+	struct gcptoken_chain *c = ctx;
 	struct cred_notes n;
 	size_t i;
 	int rc;
@@ -909,22 +905,6 @@ run_chain(struct gcptoken_chain *c, struct got *g, char *err, size_t errlen)
 	    n.buf);
 }
 
-/* The chain as a cred_token_fetch. */
-static int
-fetch(void *ctx, char **tok, time_t *expires, char *source, size_t srclen,
-    char *err, size_t errlen)
-{
-	struct got g;
-	int rc;
-
-	if ((rc = run_chain(ctx, &g, err, errlen)) == 0) {
-		*tok = g.tok;
-		*expires = g.expires;
-		snprintf(source, srclen, "%s", g.source);
-	}
-	return rc;
-}
-
 int
 gcptoken_get_expiry(struct gcptoken_chain *c, char *tok, size_t toklen,
     time_t *expires, char *source, size_t srclen, char *err, size_t errlen)
@@ -932,8 +912,8 @@ gcptoken_get_expiry(struct gcptoken_chain *c, char *tok, size_t toklen,
 	int rc;
 
 	pthread_mutex_lock(&c->mu);
-	rc = cred_token_get(&c->held, fetch, c, tok, toklen, expires, source,
-	    srclen, err, errlen);
+	rc = cred_token_get(&c->held, run_chain, c, tok, toklen, expires,
+	    source, srclen, err, errlen);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
