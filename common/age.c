@@ -11,7 +11,6 @@
 #include "enc.h"
 #include "fsx.h"
 
-#define MAGIC		"age-encryption.org/"
 #define VERSION_LINE	"age-encryption.org/v1"
 #define X25519_INFO	"age-encryption.org/v1/X25519"
 #define SEALED		(AGE_CHUNK + AGE_TAG_LEN)
@@ -498,7 +497,7 @@ age_keys_wipe(struct age_keys *k)
 int
 age_is_age(const void *p, size_t n)
 {
-	return n >= strlen(MAGIC) && memcmp(p, MAGIC, strlen(MAGIC)) == 0;
+	return n >= AGE_MAGIC_LEN && memcmp(p, AGE_MAGIC, AGE_MAGIC_LEN) == 0;
 }
 
 /* STREAM nonce: 11-byte big-endian chunk counter, then the last flag. */
@@ -898,8 +897,8 @@ header_scan(struct age_dec *d)
 	size_t start, k;
 
 	if (d->hstate == H_VERSION) {
-		k = d->len < strlen(MAGIC) ? d->len : strlen(MAGIC);
-		if (memcmp(d->buf, MAGIC, k) != 0)
+		k = d->len < AGE_MAGIC_LEN ? d->len : AGE_MAGIC_LEN;
+		if (memcmp(d->buf, AGE_MAGIC, k) != 0)
 			return fail(d, "not an age file");
 	}
 	while (d->state == D_HEADER && (nl = memchr(d->buf + d->line, '\n',

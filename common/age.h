@@ -153,7 +153,11 @@ int age_dec_push(struct age_dec *d, const void *p, size_t n);
 int age_dec_finish(struct age_dec *d);
 void age_dec_free(struct age_dec *d);	/* wipes */
 
-/* 1 if p[0..n) starts with "age-encryption.org/", else 0. */
+/* How an age file starts; AGE_MAGIC_LEN bytes tell one apart. */
+#define AGE_MAGIC	"age-encryption.org/"
+#define AGE_MAGIC_LEN	(sizeof AGE_MAGIC - 1)
+
+/* 1 if p[0..n) starts with AGE_MAGIC, else 0. */
 int age_is_age(const void *p, size_t n);
 
 /*

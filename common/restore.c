@@ -316,11 +316,6 @@ restore_format_time(int64_t ns, char *buf)
  * Applying.
  */
 
-/* Litestream's optional client-side encryption: an object may be an age
- * file, whose first line starts with this, in place of the LZ4 frame. */
-#define AGE_MAGIC	"age-encryption.org/"
-#define AGE_LEN		(sizeof AGE_MAGIC - 1)
-
 /* One download: backend bytes (through age if the object is encrypted)
  * through the LZ4 decoder to a sink. Whoever stops it (the sink, a
  * decoder, a stop request) sets code and err. */
@@ -333,7 +328,9 @@ struct xfer {
 	int		code;
 	char		err[512];
 	int		mode;		/* 0 undecided, 1 LZ4, 2 age */
-	unsigned char	head[AGE_LEN];	/* the first bytes, until decided */
+	/* The first bytes, until they tell an LZ4 frame from an age file
+	 * (Litestream's optional client-side encryption). */
+	unsigned char	head[AGE_MAGIC_LEN];
 	size_t		nhead;
 };
 
@@ -375,7 +372,7 @@ static int
 xfer_decide(struct xfer *x)
 {
 	x->mode = 1;
-	if (x->nhead == AGE_LEN && memcmp(x->head, AGE_MAGIC, AGE_LEN) == 0) {
+	if (age_is_age(x->head, x->nhead)) {
 		if (x->ids == NULL) {
 			x->code = 100;
 			snprintf(x->err, sizeof x->err, "unable to restore "
@@ -408,10 +405,12 @@ xfer_sink(void *ctx, const void *p, size_t n)
 		return -1;
 	}
 	if (x->mode == 0) {
-		k = AGE_LEN - x->nhead < n ? AGE_LEN - x->nhead : n;
+		k = AGE_MAGIC_LEN - x->nhead;
+		if (k > n)
+			k = n;
 		memcpy(x->head + x->nhead, q, k);
 		x->nhead += k;
-		if (x->nhead < AGE_LEN)
+		if (x->nhead < AGE_MAGIC_LEN)
 			return 0;
 		if (xfer_decide(x) < 0)
 			return -1;

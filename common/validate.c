@@ -15,18 +15,15 @@
 static size_t
 confirmed(struct backend_obj *v, size_t n, const struct spool_ack *a)
 {
-	struct name m;
+	struct spool_obj o;
 	size_t i, k = 0;
 
-	for (i = 0; i < n; i++) {
-		if (name_parse(v[i].name, &m) < 0 || strcmp(m.gen, a->gen) != 0)
-			continue;
-		if (m.kind == NAME_SNAPSHOT ? !a->has_snap || m.idx > a->snap :
-		    !a->has_wal || m.idx > a->widx ||
-		    (m.idx == a->widx && m.off > a->woff))
-			continue;
-		v[k++] = v[i];
-	}
+	memset(&o, 0, sizeof o);
+	for (i = 0; i < n; i++)
+		if (name_parse(v[i].name, &o.n) == 0 &&
+		    strcmp(o.n.gen, a->gen) == 0 &&
+		    spool_ack_covers(a, 0, 0, &o))
+			v[k++] = v[i];
 	return k;
 }
 
